@@ -1,0 +1,85 @@
+# otelcol-events — the two commands of the README:
+#   make run    start the single-node collector (embedded ClickHouse, API on :8080)
+#   make test   install and start every service, then run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT        := $(abspath .)
+CACHE       := $(ROOT)/.cache
+GOBIN_DIR   := $(CACHE)/bin
+BUILDER     := $(GOBIN_DIR)/builder
+BUILDER_VER := v0.160.0
+BINARY      := $(ROOT)/bin/otelcol-events
+DIST_DIR    := $(ROOT)/cmd/otelcol-events
+CHDB_LIB    := $(CACHE)/chdb/libchdb.so
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.cache/*' -not -name '*_test.go') $(shell find . -name '*.sql' -not -path './.cache/*') go.mod go.sum
+FUZZTIME    ?= 20s
+
+export CGO_ENABLED ?= 0
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: $(BINARY) chdb ## start the single-node collector (API on http://localhost:8080)
+	CHDB_LIB=$(CHDB_LIB) $(BINARY) --config $(ROOT)/config/single-node.yaml
+
+.PHONY: test
+test: services chdb ## start the services and run every test (Go, end-to-end, Python, fuzz, benchmark smoke)
+	$(MAKE) check-generated
+	go vet ./...
+	CHDB_LIB=$(CHDB_LIB) go test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+	$(MAKE) build
+	CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) go test -count=1 -tags e2e -timeout 15m ./test/e2e/...
+	$(MAKE) test-python
+
+.PHONY: fuzz
+fuzz: ## run the fuzz tests for a bounded time each
+	go test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./receiver/eventsreceiver
+	go test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) ./receiver/eventsreceiver
+
+.PHONY: test-python
+test-python: $(BINARY) chdb ## the Python SDK's unit and integration tests
+	python3 -m pip install --quiet --disable-pip-version-check -e sdk/python
+	cd sdk/python && CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) python3 -m pytest -q
+
+.PHONY: services
+services: ## install and start Kafka (127.0.0.1:9092) and ClickHouse (127.0.0.1:9000, :8123)
+	scripts/services.sh up
+
+.PHONY: services-down
+services-down: ## stop Kafka and ClickHouse
+	scripts/services.sh down
+
+.PHONY: chdb
+chdb: ## install the embedded ClickHouse engine (libchdb) and print its path
+	@scripts/services.sh chdb
+
+$(BUILDER):
+	GOBIN=$(GOBIN_DIR) go install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VER)
+
+.PHONY: generate
+generate: $(BUILDER) ## regenerate cmd/otelcol-events from builder-config.yaml
+	$(BUILDER) --config builder-config.yaml --skip-compilation
+
+.PHONY: check-generated
+check-generated: $(BUILDER) ## fail when cmd/otelcol-events is stale against builder-config.yaml
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	sed "s#output_path: ./cmd/otelcol-events#output_path: $$tmp/dist#; s#=> ../../#=> $(ROOT)#" builder-config.yaml > $$tmp/builder-config.yaml; \
+	$(BUILDER) --config $$tmp/builder-config.yaml --skip-compilation >/dev/null 2>$$tmp/log || { cat $$tmp/log; exit 1; }; \
+	sed -i "s#=> $(ROOT)#=> ../../#" $$tmp/dist/go.mod; \
+	for f in main.go components.go main_others.go main_windows.go go.mod; do \
+	  diff -u $(DIST_DIR)/$$f $$tmp/dist/$$f || { echo "cmd/otelcol-events/$$f is stale: run make generate"; exit 1; }; \
+	done; echo "cmd/otelcol-events is up to date with builder-config.yaml"
+
+.PHONY: build
+build: $(BINARY) ## build bin/otelcol-events from cmd/otelcol-events
+
+$(BINARY): $(GO_SOURCES) $(wildcard $(DIST_DIR)/*.go) $(DIST_DIR)/go.mod
+	cd $(DIST_DIR) && go build -trimpath -o $(BINARY) .
+
+.PHONY: clean
+clean: ## remove build output (keeps .cache)
+	rm -rf bin

@@ -1,0 +1,160 @@
+package clickhouseeventsexporter // import "github.com/otelcol-events/otelcol-events/exporter/clickhouseeventsexporter"
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/storage"
+)
+
+type eventsExporter struct {
+	cfg    *Config
+	logger *zap.Logger
+	limits event.Limits
+
+	operations metric.Int64Counter
+	dropped    metric.Int64Counter
+
+	mu    sync.Mutex
+	store *storage.Store
+}
+
+var (
+	outcomeChanged   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "changed")))
+	outcomeUnchanged = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "unchanged")))
+)
+
+func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, error) {
+	meter := set.MeterProvider.Meter("github.com/otelcol-events/otelcol-events/exporter/clickhouseeventsexporter")
+	operations, err := meter.Int64Counter("otelcol_events_exporter_operations",
+		metric.WithDescription("Canonical event operations written to ClickHouse, by outcome (changed, unchanged)."),
+		metric.WithUnit("{operation}"))
+	if err != nil {
+		return nil, err
+	}
+	dropped, err := meter.Int64Counter("otelcol_events_exporter_dropped_records",
+		metric.WithDescription("Log records dropped because they are not valid canonical event records."),
+		metric.WithUnit("{record}"))
+	if err != nil {
+		return nil, err
+	}
+	return &eventsExporter{
+		cfg:        cfg,
+		logger:     set.Logger,
+		limits:     event.DefaultLimits(),
+		operations: operations,
+		dropped:    dropped,
+	}, nil
+}
+
+// start connects and migrates the schema. A ClickHouse that is down at start
+// is not fatal: the queue keeps the data and every push tries again.
+func (e *eventsExporter) start(ctx context.Context, _ component.Host) error {
+	if _, err := e.getStore(ctx); err != nil {
+		e.logger.Warn("ClickHouse is not reachable yet; data stays queued and is retried", zap.Error(err))
+	}
+	return nil
+}
+
+func (e *eventsExporter) getStore(ctx context.Context) (*storage.Store, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.store != nil {
+		return e.store, nil
+	}
+	store, err := storage.Open(ctx, e.cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	e.logger.Info("ClickHouse schema ready",
+		zap.String("endpoint", e.cfg.Endpoint), zap.String("database", e.cfg.Database),
+		zap.String("version", store.ServerVersion()))
+	e.store = store
+	return store, nil
+}
+
+func (e *eventsExporter) shutdown(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.store == nil {
+		return nil
+	}
+	err := e.store.Close()
+	e.store = nil
+	return err
+}
+
+func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	ops, dropped := e.decode(ld)
+	if dropped > 0 {
+		e.dropped.Add(ctx, int64(dropped))
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	store, err := e.getStore(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse: %w", err)
+	}
+	res, err := store.Apply(ctx, ops)
+	if err != nil {
+		return err
+	}
+	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
+	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
+	return nil
+}
+
+// decode turns canonical records into operations. A record that is not a
+// valid canonical event can never be written, so it is dropped (counted,
+// logged) rather than retried forever.
+func (e *eventsExporter) decode(ld plog.Logs) ([]event.Operation, int) {
+	ops := make([]event.Operation, 0, ld.LogRecordCount())
+	var (
+		dropped  int
+		firstErr error
+	)
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		sls := rls.At(i).ScopeLogs()
+		for j := range sls.Len() {
+			lrs := sls.At(j).LogRecords()
+			for k := range lrs.Len() {
+				op, err := event.UnmarshalLogRecord(lrs.At(k))
+				if err == nil {
+					if verr := e.limits.Validate(&op); verr != nil {
+						err = verr
+					}
+				}
+				if err != nil {
+					dropped++
+					firstErr = cmpFirst(firstErr, err)
+					continue
+				}
+				ops = append(ops, op)
+			}
+		}
+	}
+	if dropped > 0 {
+		e.logger.Warn("dropped log records that are not valid canonical events",
+			zap.Int("dropped", dropped), zap.Error(firstErr))
+	}
+	return ops, dropped
+}
+
+func cmpFirst(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+

@@ -1,0 +1,186 @@
+package event
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func create(id string, v uint64, name, errMsg string) Operation {
+	return Operation{Op: OpCreate, ID: id, Version: v, Set: AllFields, Event: Event{
+		ConversationID: "conv", Name: name, Timestamp: t0, Input: "in", Output: "out", LatencyMs: 10, Error: errMsg,
+	}}
+}
+
+func update(id string, v uint64, mutate func(*Operation)) Operation {
+	op := Operation{Op: OpUpdate, ID: id, Version: v}
+	mutate(&op)
+	return op
+}
+
+func del(id string, v uint64) Operation { return Operation{Op: OpDelete, ID: id, Version: v} }
+
+func setError(msg string) func(*Operation) {
+	return func(o *Operation) { o.Error = msg; o.Set = o.Set.With(FieldError) }
+}
+
+func setLatency(ms float64) func(*Operation) {
+	return func(o *Operation) { o.LatencyMs = ms; o.Set = o.Set.With(FieldLatency) }
+}
+
+func TestStateApply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		ops         []Operation
+		wantVisible bool
+		wantCreated bool
+		check       func(t *testing.T, s *State)
+	}{
+		{
+			name:        "create",
+			ops:         []Operation{create("a", 1, "n", "")},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.Name != "n" || s.Input != "in" || s.Version != 1 {
+					t.Fatalf("state = %+v", s)
+				}
+			},
+		},
+		{
+			name:        "partial update keeps the other fields",
+			ops:         []Operation{create("a", 1, "n", ""), update("a", 2, setError("timeout"))},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.Error != "timeout" || s.Input != "in" || s.Output != "out" || s.LatencyMs != 10 || s.Name != "n" {
+					t.Fatalf("state = %+v", s)
+				}
+			},
+		},
+		{
+			name:        "update before create ends as if ordered",
+			ops:         []Operation{update("a", 2, setError("timeout")), create("a", 1, "n", "")},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.Error != "timeout" || s.Input != "in" {
+					t.Fatalf("state = %+v", s)
+				}
+			},
+		},
+		{
+			name:        "update alone stays invisible",
+			ops:         []Operation{update("a", 2, setError("timeout"))},
+			wantVisible: false, wantCreated: false,
+		},
+		{
+			name:        "delete is final: a later update does not resurrect",
+			ops:         []Operation{create("a", 1, "n", ""), del("a", 2), update("a", 3, setError("x"))},
+			wantVisible: false, wantCreated: true,
+		},
+		{
+			name:        "delete before create stays deleted",
+			ops:         []Operation{del("a", 2), create("a", 1, "n", "")},
+			wantVisible: false, wantCreated: false,
+		},
+		{
+			name:        "older update loses against newer field value",
+			ops:         []Operation{create("a", 1, "n", ""), update("a", 3, setLatency(30)), update("a", 2, setLatency(20))},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.LatencyMs != 30 {
+					t.Fatalf("latency = %v, want 30", s.LatencyMs)
+				}
+			},
+		},
+		{
+			name: "an update cannot change the immutable fields",
+			ops: []Operation{create("a", 1, "n", ""), update("a", 2, func(o *Operation) {
+				o.ConversationID = "other"
+				o.Set = o.Set.With(FieldConversationID)
+			})},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.ConversationID != "conv" {
+					t.Fatalf("conversation = %q", s.ConversationID)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &State{ID: "a"}
+			for i := range tt.ops {
+				s.Apply(&tt.ops[i])
+			}
+			if s.Visible() != tt.wantVisible || s.Created != tt.wantCreated {
+				t.Fatalf("visible=%v created=%v, want %v %v", s.Visible(), s.Created, tt.wantVisible, tt.wantCreated)
+			}
+			if tt.check != nil {
+				tt.check(t, s)
+			}
+		})
+	}
+}
+
+func TestStateApplyReplayChangesNothing(t *testing.T) {
+	t.Parallel()
+	ops := []Operation{create("a", 1, "n", ""), update("a", 2, setError("e")), update("a", 3, setLatency(5))}
+	s := &State{ID: "a"}
+	for i := range ops {
+		s.Apply(&ops[i])
+	}
+	before := *s
+	for i := range ops {
+		if s.Apply(&ops[i]) {
+			t.Fatalf("replay of op %d changed the state", i)
+		}
+	}
+	if !before.SameRow(&s.Event) || before.Version != s.Version {
+		t.Fatalf("state changed by replay: %+v -> %+v", before, s)
+	}
+}
+
+// Any order of the same operations gives the same state (commutativity), the
+// property that makes redelivery and reordering harmless.
+func TestStateApplyOrderIndependent(t *testing.T) {
+	t.Parallel()
+	ops := []Operation{
+		create("a", 1, "n", ""),
+		update("a", 2, setError("e")),
+		update("a", 3, setLatency(5)),
+		update("a", 4, func(o *Operation) { o.Name = "renamed"; o.Set = o.Set.With(FieldName) }),
+		update("a", 5, setError("")),
+	}
+	want := &State{ID: "a"}
+	for i := range ops {
+		want.Apply(&ops[i])
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		perm := rng.Perm(len(ops))
+		got := &State{ID: "a"}
+		for _, i := range perm {
+			got.Apply(&ops[i])
+		}
+		if !got.SameRow(&want.Event) || got.Version != want.Version || got.Visible() != want.Visible() {
+			t.Fatalf("order %v: got %+v, want %+v", perm, got, want)
+		}
+	}
+}
+
+func TestClockIsStrictlyIncreasing(t *testing.T) {
+	t.Parallel()
+	frozen := time.Unix(100, 0)
+	c := &Clock{now: func() time.Time { return frozen }}
+	prev := c.Next()
+	for range 1000 {
+		v := c.Next()
+		if v <= prev {
+			t.Fatalf("version %d after %d", v, prev)
+		}
+		prev = v
+	}
+}

@@ -1,0 +1,157 @@
+package event // import "github.com/otelcol-events/otelcol-events/internal/event"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+)
+
+// Error codes shared by the HTTP API and the normalizer's drop reasons.
+const (
+	CodeMissingField   = "missing_field"
+	CodeInvalidField   = "invalid_field"
+	CodeUnknownField   = "unknown_field"
+	CodeImmutableField = "immutable_field"
+)
+
+// ValidationError says which field of an operation is wrong and why.
+type ValidationError struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(code, field, format string, args ...any) *ValidationError {
+	return &ValidationError{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limits bound what one operation may carry.
+type Limits struct {
+	MaxIDBytes         int
+	MaxKeyFieldBytes   int // conversation_id and event_name
+	MaxTextFieldBytes  int // input, output and error
+	MaxAttributes      int
+	MaxAttributeBytes  int // per key and per value
+}
+
+// DefaultLimits are the limits documented in docs/api.md.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxIDBytes:        128,
+		MaxKeyFieldBytes:  1024,
+		MaxTextFieldBytes: 1 << 20,
+		MaxAttributes:     128,
+		MaxAttributeBytes: 4096,
+	}
+}
+
+// The timestamps every supported ClickHouse version can store (DateTime ends
+// in 2106).
+var (
+	MinTimestamp = time.Unix(0, 0).UTC()
+	MaxTimestamp = time.Date(2105, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// ErrInvalidID is returned by ValidateID.
+var ErrInvalidID = errors.New("invalid id")
+
+// ValidateID checks an event id against the limits.
+func (l Limits) ValidateID(id string) *ValidationError {
+	switch {
+	case id == "":
+		return invalid(CodeInvalidField, "id", "must not be empty")
+	case len(id) > l.MaxIDBytes:
+		return invalid(CodeInvalidField, "id", "must be at most %d bytes, got %d", l.MaxIDBytes, len(id))
+	case !utf8.ValidString(id):
+		return invalid(CodeInvalidField, "id", "must be valid UTF-8")
+	}
+	return nil
+}
+
+// ValidTimestamp checks that t can be stored.
+func ValidTimestamp(t time.Time) bool {
+	return !t.Before(MinTimestamp) && !t.After(MaxTimestamp)
+}
+
+// Validate checks an operation against the limits: required fields for a
+// create, immutable fields for an update, sizes, ranges and UTF-8.
+func (l Limits) Validate(op *Operation) *ValidationError {
+	if op.Op < OpCreate || op.Op > OpDelete {
+		return invalid(CodeInvalidField, "op", "must be create, update or delete")
+	}
+	if err := l.ValidateID(op.ID); err != nil {
+		return err
+	}
+	switch op.Op {
+	case OpDelete:
+		return nil
+	case OpUpdate:
+		if op.Set.Has(FieldConversationID) {
+			return invalid(CodeImmutableField, "conversation_id", "cannot be changed by an update")
+		}
+		if op.Set.Has(FieldTimestamp) {
+			return invalid(CodeImmutableField, "timestamp", "cannot be changed by an update")
+		}
+	case OpCreate:
+		if op.ConversationID == "" {
+			return invalid(CodeMissingField, "conversation_id", "required")
+		}
+		if op.Name == "" {
+			return invalid(CodeMissingField, "event_name", "required")
+		}
+	}
+	if err := l.validateString("conversation_id", op.ConversationID, l.MaxKeyFieldBytes); err != nil {
+		return err
+	}
+	if op.Set.Has(FieldName) {
+		if op.Name == "" {
+			return invalid(CodeMissingField, "event_name", "must not be empty")
+		}
+		if err := l.validateString("event_name", op.Name, l.MaxKeyFieldBytes); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct {
+		name, value string
+	}{{"input", op.Input}, {"output", op.Output}, {"error", op.Error}} {
+		if err := l.validateString(f.name, f.value, l.MaxTextFieldBytes); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(op.LatencyMs) || math.IsInf(op.LatencyMs, 0) || op.LatencyMs < 0 {
+		return invalid(CodeInvalidField, "latency", "must be a finite number >= 0")
+	}
+	if op.Set.Has(FieldTimestamp) && !ValidTimestamp(op.Timestamp) {
+		return invalid(CodeInvalidField, "timestamp", "must be between %s and %s",
+			MinTimestamp.Format(time.RFC3339), MaxTimestamp.Format(time.RFC3339))
+	}
+	if len(op.Attributes) > l.MaxAttributes {
+		return invalid(CodeInvalidField, "attributes", "at most %d attributes, got %d", l.MaxAttributes, len(op.Attributes))
+	}
+	for _, a := range op.Attributes {
+		if a.Key == "" {
+			return invalid(CodeInvalidField, "attributes", "keys must not be empty")
+		}
+		if err := l.validateString("attributes", a.Key, l.MaxAttributeBytes); err != nil {
+			return err
+		}
+		if err := l.validateString("attributes."+a.Key, a.Value, l.MaxAttributeBytes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l Limits) validateString(field, value string, maxBytes int) *ValidationError {
+	if len(value) > maxBytes {
+		return invalid(CodeInvalidField, field, "must be at most %d bytes, got %d", maxBytes, len(value))
+	}
+	if !utf8.ValidString(value) {
+		return invalid(CodeInvalidField, field, "must be valid UTF-8")
+	}
+	return nil
+}

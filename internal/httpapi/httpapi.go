@@ -1,0 +1,76 @@
+// Package httpapi holds what the events receiver and the eventsquery
+// extension share on the wire: the JSON error shape, its codes, and the
+// interface through which the receiver serves the extension's read routes on
+// its own port.
+package httpapi // import "github.com/otelcol-events/otelcol-events/internal/httpapi"
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error codes of docs/api.md that are not field validation codes (those are
+// in package event).
+const (
+	CodeInvalidJSON          = "invalid_json"
+	CodeInvalidUTF8          = "invalid_utf8"
+	CodeInvalidParameter     = "invalid_parameter"
+	CodeUnauthorized         = "unauthorized"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeTooLarge             = "too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeOverloaded           = "overloaded"
+	CodeUnavailable          = "unavailable"
+	CodeInternal             = "internal"
+)
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the code and message of an error.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WriteError answers with the error shape of docs/api.md.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
+}
+
+// WriteRetryable answers 429 or 503 with a Retry-After header.
+func WriteRetryable(w http.ResponseWriter, status int, code, message string, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	WriteError(w, status, code, message)
+}
+
+// WriteMethodNotAllowed answers 405 with the Allow header.
+func WriteMethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here; use "+allow)
+}
+
+// WriteJSON answers with v encoded as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"internal","message":"encode response"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ReadRoutes is implemented by the eventsquery extension: the receiver finds
+// it among the host's extensions and serves its routes on the write port.
+type ReadRoutes interface {
+	// ReadHandler serves GET /event/{id}, GET /events/conversation/{id},
+	// GET /analytics/* and GET /health (with the ClickHouse check).
+	ReadHandler() http.Handler
+}

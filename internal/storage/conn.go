@@ -1,0 +1,44 @@
+package storage // import "github.com/otelcol-events/otelcol-events/internal/storage"
+
+import (
+	"context"
+	"time"
+)
+
+// Conn is what the store needs from a ClickHouse engine. Queries use
+// positional `?` placeholders; each implementation binds the arguments
+// itself (never by splicing caller text into SQL).
+type Conn interface {
+	// Exec runs a statement that returns no rows.
+	Exec(ctx context.Context, query string, args ...any) error
+	// Query runs a statement and returns its rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// Insert appends one block. Each column's Values is a typed slice
+	// ([]string, []uint64, []int64, []int8, []uint8, []float64,
+	// []time.Time, [][]string, [][]uint64), all of the same length.
+	Insert(ctx context.Context, table string, columns []Column) error
+	// ServerVersion returns the engine's version string, e.g. "18.16.1".
+	ServerVersion(ctx context.Context) (string, error)
+	// Ping checks that the engine answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Rows iterates over a result.
+type Rows interface {
+	Next() bool
+	// Scan copies the current row into pointers to string, int64, uint64,
+	// int8, uint8, float64, []string or []uint64.
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// Column is one column of an insert block.
+type Column struct {
+	Name   string
+	Values any
+}
+
+// timeOf returns the UTC time of a Unix millisecond timestamp.
+func timeOf(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

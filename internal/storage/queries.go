@@ -1,0 +1,186 @@
+package storage // import "github.com/otelcol-events/otelcol-events/internal/storage"
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// StoredEvent is an event as reads return it.
+type StoredEvent struct {
+	ID       string
+	Revision uint64
+	event.Event
+}
+
+// Event returns the current state of id, or ErrNotFound when it is unknown,
+// deleted, or only updated so far (its create has not arrived).
+func (s *Store) Event(ctx context.Context, id string) (*StoredEvent, error) {
+	rows, err := s.conn.Query(ctx, s.queries.state, id)
+	if err != nil {
+		return nil, fmt.Errorf("read event: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read event: %w", err)
+		}
+		return nil, ErrNotFound
+	}
+	st, err := scanState(rows)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Visible() {
+		return nil, ErrNotFound
+	}
+	return &StoredEvent{ID: st.ID, Revision: st.Revision, Event: st.Event}, nil
+}
+
+// ConversationCursor is the position after the last event of a page.
+type ConversationCursor struct {
+	TimestampMs int64
+	ID          string
+}
+
+// Conversation returns up to limit events of a conversation after the cursor
+// (nil: from the start), ordered by timestamp then id.
+func (s *Store) Conversation(ctx context.Context, conversationID string, after *ConversationCursor, limit int) ([]StoredEvent, error) {
+	from := ConversationCursor{TimestampMs: -1 << 62}
+	if after != nil {
+		from = *after
+	}
+	rows, err := s.conn.Query(ctx, s.queries.conversation, conversationID, from.TimestampMs, from.TimestampMs, from.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read conversation: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var (
+			e            StoredEvent
+			tsMs         int64
+			keys, values []string
+		)
+		if err := rows.Scan(&e.ID, &e.Name, &tsMs, &e.Input, &e.Output, &e.LatencyMs, &e.Error, &keys, &values, &e.Revision); err != nil {
+			return nil, fmt.Errorf("scan conversation event: %w", err)
+		}
+		e.ConversationID = conversationID
+		e.Timestamp = timeOf(tsMs)
+		e.Attributes = zipAttributes(keys, values)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read conversation: %w", err)
+	}
+	return out, nil
+}
+
+// DayCount is the number of errors of one UTC day.
+type DayCount struct {
+	Date   string // YYYY-MM-DD
+	Errors int64
+}
+
+// ErrorCounts returns the errors of eventName per UTC day for the days days
+// ending today (as of now), oldest first, days without errors included.
+func (s *Store) ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]DayCount, error) {
+	today := now.UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -(days - 1))
+	rows, err := s.conn.Query(ctx, s.queries.errorCounts, eventName, first.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("count errors: %w", err)
+	}
+	defer rows.Close()
+	counts := make(map[string]int64, days)
+	for rows.Next() {
+		var (
+			day string
+			n   int64
+		)
+		if err := rows.Scan(&day, &n); err != nil {
+			return nil, fmt.Errorf("scan error count: %w", err)
+		}
+		counts[day] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count errors: %w", err)
+	}
+	out := make([]DayCount, days)
+	for i := range out {
+		d := first.AddDate(0, 0, i).Format(time.DateOnly)
+		out[i] = DayCount{Date: d, Errors: counts[d]}
+	}
+	return out, nil
+}
+
+// LatencyRow is the p95 latency of one (event name, conversation).
+type LatencyRow struct {
+	EventName      string
+	ConversationID string
+	P95            float64
+	Count          uint64
+}
+
+// LatencyFilter narrows the latency report; zero values mean no filter.
+type LatencyFilter struct {
+	EventName string
+	Since     time.Time
+}
+
+// Latency returns the p95 latency per (event name, conversation), highest
+// first.
+func (s *Store) Latency(ctx context.Context, f LatencyFilter, limit int) ([]LatencyRow, error) {
+	var since int64
+	if !f.Since.IsZero() {
+		since = f.Since.Unix()
+	}
+	rows, err := s.conn.Query(ctx, s.queries.latency, f.EventName, f.EventName, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("compute latency: %w", err)
+	}
+	defer rows.Close()
+	var out []LatencyRow
+	for rows.Next() {
+		var r LatencyRow
+		if err := rows.Scan(&r.EventName, &r.ConversationID, &r.P95, &r.Count); err != nil {
+			return nil, fmt.Errorf("scan latency: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("compute latency: %w", err)
+	}
+	return out, nil
+}
+
+// SessionErrors is one conversation's error rate.
+type SessionErrors struct {
+	ConversationID string
+	Errors         int64
+	Total          int64
+}
+
+// TopErrorSessions returns the conversations with errors and at least
+// minEvents events, by error rate then errors, highest first.
+func (s *Store) TopErrorSessions(ctx context.Context, minEvents, limit int) ([]SessionErrors, error) {
+	rows, err := s.conn.Query(ctx, s.queries.topErrorSessions, minEvents, limit)
+	if err != nil {
+		return nil, fmt.Errorf("rank sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []SessionErrors
+	for rows.Next() {
+		var r SessionErrors
+		if err := rows.Scan(&r.ConversationID, &r.Errors, &r.Total); err != nil {
+			return nil, fmt.Errorf("scan session: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rank sessions: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package storage // import "github.com/otelcol-events/otelcol-events/internal/storage"
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// dialect is what the schema adapts to the server it finds.
+type dialect struct {
+	Database      string
+	TimestampType string
+	TTLDays       int
+}
+
+// serverFeatures derives the dialect from a version string such as "18.16.1"
+// or "26.7.3.1": DateTime64 exists from 20.1, table TTL from 19.6.
+func serverFeatures(version string, database string, ttlDays int) (dialect, error) {
+	major, minor, err := parseVersion(version)
+	if err != nil {
+		return dialect{}, err
+	}
+	d := dialect{Database: database, TimestampType: "DateTime('UTC')", TTLDays: ttlDays}
+	if major >= 20 {
+		d.TimestampType = "DateTime64(3, 'UTC')"
+	}
+	if ttlDays > 0 && (major < 19 || major == 19 && minor < 6) {
+		return d, fmt.Errorf("ttl needs ClickHouse 19.6 or newer, the server is %s", version)
+	}
+	return d, nil
+}
+
+func parseVersion(v string) (major, minor int, err error) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, fmt.Errorf("unrecognised ClickHouse version %q", v)
+	}
+	if major, err = strconv.Atoi(parts[0]); err != nil {
+		return 0, 0, fmt.Errorf("unrecognised ClickHouse version %q", v)
+	}
+	if minor, err = strconv.Atoi(parts[1]); err != nil {
+		return 0, 0, fmt.Errorf("unrecognised ClickHouse version %q", v)
+	}
+	return major, minor, nil
+}
+
+// migrations run in order at start; each is idempotent.
+var migrations = []string{
+	"create_database.sql",
+	"create_events.sql",
+	"create_event_state.sql",
+	"create_event_ops.sql",
+	"create_ops_to_state.sql",
+	"create_ops_to_events.sql",
+}
+
+// queries holds the rendered read and lookup statements.
+type queries struct {
+	states, state, conversation, errorCounts, latency, topErrorSessions string
+}
+
+func renderQueries(d dialect) (queries, error) {
+	var q queries
+	for _, r := range []struct {
+		file string
+		dst  *string
+	}{
+		{"select_states.sql", &q.states},
+		{"select_state.sql", &q.state},
+		{"select_conversation.sql", &q.conversation},
+		{"select_error_counts.sql", &q.errorCounts},
+		{"select_latency.sql", &q.latency},
+		{"select_top_error_sessions.sql", &q.topErrorSessions},
+	} {
+		s, err := render(r.file, d)
+		if err != nil {
+			return q, err
+		}
+		*r.dst = s
+	}
+	return q, nil
+}
+
+func render(file string, d dialect) (string, error) {
+	text, err := sqlFiles.ReadFile("sql/" + file)
+	if err != nil {
+		return "", err
+	}
+	tmpl, err := template.New(file).Option("missingkey=error").Parse(string(text))
+	if err != nil {
+		return "", fmt.Errorf("parse %s: %w", file, err)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("render %s: %w", file, err)
+	}
+	return stripComments(b.String()), nil
+}
+
+// stripComments drops whole-line `--` comments: they document the files but
+// old servers and the driver's placeholder scan are better off without them.
+func stripComments(sql string) string {
+	lines := strings.Split(sql, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(kept, "\n"))
+}
+
+func migrate(ctx context.Context, conn Conn, d dialect) error {
+	for _, file := range migrations {
+		stmt, err := render(file, d)
+		if err != nil {
+			return err
+		}
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("schema step %s: %w", file, err)
+		}
+	}
+	return nil
+}

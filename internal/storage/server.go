@@ -1,0 +1,88 @@
+package storage // import "github.com/otelcol-events/otelcol-events/internal/storage"
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// serverConn talks to a ClickHouse server over the native protocol.
+type serverConn struct {
+	conn driver.Conn
+}
+
+func openServer(opts *clickhouse.Options) (*serverConn, error) {
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open ClickHouse connection to %v: %w", opts.Addr, err)
+	}
+	return &serverConn{conn: conn}, nil
+}
+
+func (c *serverConn) Exec(ctx context.Context, query string, args ...any) error {
+	return c.conn.Exec(ctx, query, serverArgs(args)...)
+}
+
+func (c *serverConn) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := c.conn.Query(ctx, query, serverArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// Insert names the columns explicitly: ClickHouse 18.16 rejects a native
+// batch insert without a column list.
+func (c *serverConn) Insert(ctx context.Context, table string, columns []Column) error {
+	names := make([]string, len(columns))
+	for i, col := range columns {
+		names[i] = col.Name
+	}
+	batch, err := c.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(names, ", ")+")")
+	if err != nil {
+		return fmt.Errorf("prepare insert into %s: %w", table, err)
+	}
+	defer batch.Close()
+	for i, col := range columns {
+		if err := batch.Column(i).Append(col.Values); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("append column %s: %w", col.Name, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("send insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+func (c *serverConn) ServerVersion(ctx context.Context) (string, error) {
+	var v string
+	if err := c.conn.QueryRow(ctx, "SELECT version()").Scan(&v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+func (c *serverConn) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
+
+func (c *serverConn) Close() error { return c.conn.Close() }
+
+// serverArgs turns the store's argument types into clickhouse-go's.
+func serverArgs(args []any) []any {
+	for i, a := range args {
+		if set, ok := a.(inSet); ok {
+			values := make([]any, len(set))
+			for j, s := range set {
+				values[j] = s
+			}
+			args[i] = clickhouse.GroupSet{Value: values}
+		}
+	}
+	return args
+}
+
+// inSet is bound as a parenthesised list for `x IN ?`.
+type inSet []string

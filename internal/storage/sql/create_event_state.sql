@@ -1,0 +1,24 @@
+-- The merged state of every id, tombstones included: what the exporter merges
+-- the next operations onto and what GET /event/{id} reads (sorted by id, so a
+-- lookup is a point read). The row with the highest revision wins.
+CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
+(
+    id              String,
+    revision        UInt64,
+    version         UInt64,
+    created         UInt8,
+    deleted         UInt8,
+    field_versions  Array(UInt64),
+    conversation_id String,
+    event_name      String,
+    timestamp       {{.TimestampType}},
+    ts_ms           Int64,
+    input           String,
+    output          String,
+    latency         Float64,
+    error           String,
+    attr_keys       Array(String),
+    attr_values     Array(String)
+)
+ENGINE = ReplacingMergeTree(revision)
+ORDER BY id

@@ -1,0 +1,5 @@
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Database}}.event_ops_to_events TO {{.Database}}.events AS
+SELECT id, conversation_id, event_name, timestamp, ts_ms, input, output, latency, error,
+       attr_keys, attr_values, revision, sign
+FROM {{.Database}}.event_ops
+WHERE target = 1

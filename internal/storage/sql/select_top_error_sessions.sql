@@ -1,0 +1,7 @@
+-- Parameters: min_events, limit.
+SELECT conversation_id, sumIf(sign, error != '') AS errors, sum(sign) AS total
+FROM {{.Database}}.events
+GROUP BY conversation_id
+HAVING total >= ? AND errors > 0
+ORDER BY errors / total DESC, errors DESC, conversation_id
+LIMIT ?

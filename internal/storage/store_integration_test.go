@@ -1,0 +1,480 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// These tests run the same suite against the ClickHouse server started by
+// `make services` (127.0.0.1:9000) and the embedded engine installed by
+// `make chdb`. A missing service fails the test: it never skips.
+
+var (
+	chdbDirOnce sync.Once
+	chdbDir     string
+)
+
+// chdbLibrary finds libchdb.so: $CHDB_LIB, else <module root>/.cache/chdb.
+func chdbLibrary(t testing.TB) string {
+	if p := os.Getenv("CHDB_LIB"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, ".cache", "chdb", "libchdb.so")
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("libchdb.so not found at %s and CHDB_LIB is unset: run `make chdb`", p)
+			}
+			return p
+		}
+	}
+	t.Fatal("module root not found")
+	return ""
+}
+
+type engine struct {
+	name string
+	cfg  func(t testing.TB, database string) Config
+}
+
+var engines = []engine{
+	{"server", func(_ testing.TB, database string) Config {
+		cfg := NewDefaultConfig()
+		cfg.Endpoint = "tcp://127.0.0.1:9000"
+		cfg.Database = database
+		cfg.DialTimeout = 5 * time.Second
+		return cfg
+	}},
+	{"embedded", func(t testing.TB, database string) Config {
+		// The engine allows one data directory per process: share it and
+		// isolate tests by database.
+		chdbDirOnce.Do(func() {
+			dir, err := os.MkdirTemp("", "otelcol-events-chdb-")
+			if err != nil {
+				panic(err)
+			}
+			chdbDir = dir
+		})
+		cfg := NewDefaultConfig()
+		cfg.Endpoint = "chdb://" + chdbDir
+		cfg.ChdbLibrary = chdbLibrary(t)
+		cfg.Database = database
+		return cfg
+	}},
+}
+
+var dbSeq struct {
+	sync.Mutex
+	n int
+}
+
+// openStore opens a store on a fresh database and drops it at the end.
+func openStore(t *testing.T, e engine) *Store {
+	t.Helper()
+	dbSeq.Lock()
+	dbSeq.n++
+	database := fmt.Sprintf("test_%d_%d", time.Now().UnixNano(), dbSeq.n)
+	dbSeq.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Open(ctx, e.cfg(t, database))
+	if err != nil {
+		t.Fatalf("open %s store (is the service up? `make services chdb`): %v", e.name, err)
+	}
+	t.Cleanup(func() {
+		_ = s.conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
+		_ = s.Close()
+	})
+	return s
+}
+
+func forEachEngine(t *testing.T, test func(t *testing.T, s *Store)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			test(t, openStore(t, e))
+		})
+	}
+}
+
+var (
+	clock = event.NewClock()
+	base  = time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+)
+
+func createOp(id, conv, name string, ts time.Time, latency float64, errMsg string) event.Operation {
+	return event.Operation{Op: event.OpCreate, ID: id, Version: clock.Next(), Set: event.AllFields, Event: event.Event{
+		ConversationID: conv, Name: name, Timestamp: ts, Input: "in-" + id, Output: "out-" + id,
+		LatencyMs: latency, Error: errMsg, Attributes: []event.Attribute{{Key: "k", Value: "v-" + id}},
+	}}
+}
+
+func updateOp(id string, set func(*event.Operation)) event.Operation {
+	op := event.Operation{Op: event.OpUpdate, ID: id, Version: clock.Next()}
+	set(&op)
+	return op
+}
+
+func deleteOp(id string) event.Operation {
+	return event.Operation{Op: event.OpDelete, ID: id, Version: clock.Next()}
+}
+
+func withError(msg string) func(*event.Operation) {
+	return func(o *event.Operation) { o.Error = msg; o.Set = o.Set.With(event.FieldError) }
+}
+
+func withLatency(ms float64) func(*event.Operation) {
+	return func(o *event.Operation) { o.LatencyMs = ms; o.Set = o.Set.With(event.FieldLatency) }
+}
+
+func apply(t *testing.T, s *Store, ops ...event.Operation) ApplyResult {
+	t.Helper()
+	res, err := s.Apply(context.Background(), ops)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	return res
+}
+
+func mustEvent(t *testing.T, s *Store, id string) *StoredEvent {
+	t.Helper()
+	e, err := s.Event(context.Background(), id)
+	if err != nil {
+		t.Fatalf("event %s: %v", id, err)
+	}
+	return e
+}
+
+func mustNotFound(t *testing.T, s *Store, id string) {
+	t.Helper()
+	if _, err := s.Event(context.Background(), id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("event %s: err = %v, want ErrNotFound", id, err)
+	}
+}
+
+func TestCreateAndRead(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		op := createOp("e1", "c1", "event_a", base, 150.5, "")
+		op.Input = "tab\there, newline\nthere, quote ' and backslash \\ and ünïcode"
+		apply(t, s, op)
+		got := mustEvent(t, s, "e1")
+		if got.ConversationID != "c1" || got.Name != "event_a" || got.Input != op.Input || got.Output != "out-e1" ||
+			got.LatencyMs != 150.5 || got.Error != "" || !got.Timestamp.Equal(base) ||
+			!slices.Equal(got.Attributes, op.Attributes) {
+			t.Fatalf("got %+v, want %+v", got, op)
+		}
+		mustNotFound(t, s, "unknown")
+	})
+}
+
+func TestPartialUpdateKeepsOtherFields(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		apply(t, s, createOp("e1", "c1", "event_a", base, 10, ""))
+		apply(t, s, updateOp("e1", withError("timeout")))
+		got := mustEvent(t, s, "e1")
+		if got.Error != "timeout" || got.Input != "in-e1" || got.Output != "out-e1" || got.LatencyMs != 10 || got.Name != "event_a" {
+			t.Fatalf("got %+v", got)
+		}
+	})
+}
+
+func TestUpdateBeforeCreate(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		create := createOp("e1", "c1", "event_a", base, 10, "")
+		update := updateOp("e1", withLatency(99))
+		apply(t, s, update)
+		mustNotFound(t, s, "e1")
+		apply(t, s, create)
+		got := mustEvent(t, s, "e1")
+		if got.LatencyMs != 99 || got.Input != "in-e1" {
+			t.Fatalf("got %+v", got)
+		}
+		// The same pair inside one batch, in either order.
+		c2, u2 := createOp("e2", "c1", "event_a", base, 10, ""), updateOp("e2", withError("boom"))
+		apply(t, s, u2, c2)
+		if got := mustEvent(t, s, "e2"); got.Error != "boom" || got.LatencyMs != 10 {
+			t.Fatalf("got %+v", got)
+		}
+		rows := latencyRows(t, s, "c1")
+		if rows.Count != 2 {
+			t.Fatalf("latency count = %d, want 2", rows.Count)
+		}
+	})
+}
+
+func TestDeleteIsFinal(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		apply(t, s, createOp("e1", "c1", "event_a", base, 10, "bad"), createOp("e2", "c1", "event_a", base.Add(time.Second), 20, ""))
+		apply(t, s, deleteOp("e1"))
+		apply(t, s, updateOp("e1", withError("again")))
+		mustNotFound(t, s, "e1")
+		events, err := s.Conversation(context.Background(), "c1", nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].ID != "e2" {
+			t.Fatalf("conversation = %+v", events)
+		}
+		counts, err := s.ErrorCounts(context.Background(), "event_a", 7, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range counts {
+			if c.Errors != 0 {
+				t.Fatalf("deleted error still counted: %+v", counts)
+			}
+		}
+		// A delete of an id never created hides a create that comes later.
+		apply(t, s, deleteOp("e3"))
+		apply(t, s, createOp("e3", "c1", "event_a", base, 1, ""))
+		mustNotFound(t, s, "e3")
+	})
+}
+
+func TestReplayChangesNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ops := []event.Operation{
+			createOp("e1", "c1", "event_a", base, 10, ""),
+			createOp("e2", "c1", "event_a", base, 20, "x"),
+			updateOp("e1", withError("late")),
+			deleteOp("e2"),
+		}
+		first := apply(t, s, ops...)
+		if first.Changed != 2 {
+			t.Fatalf("first apply changed %d ids, want 2", first.Changed)
+		}
+		for range 2 {
+			again := apply(t, s, ops...)
+			if again.Changed != 0 || again.Unchanged != len(ops) {
+				t.Fatalf("replay: %+v", again)
+			}
+		}
+		sessions, err := s.TopErrorSessions(context.Background(), 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sessions) != 1 || sessions[0].Errors != 1 || sessions[0].Total != 1 {
+			t.Fatalf("sessions = %+v", sessions)
+		}
+	})
+}
+
+func TestConversationPaging(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		var ops []event.Operation
+		for i := range 25 {
+			// Two events share each timestamp: the id breaks the tie.
+			ops = append(ops, createOp(fmt.Sprintf("e%02d", i), "c1", "n", base.Add(time.Duration(i/2)*time.Millisecond), 1, ""))
+		}
+		ops = append(ops, createOp("other", "c2", "n", base, 1, ""))
+		apply(t, s, ops...)
+		var got []string
+		var cursor *ConversationCursor
+		for {
+			page, err := s.Conversation(context.Background(), "c1", cursor, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page {
+				got = append(got, e.ID)
+			}
+			if len(page) < 10 {
+				break
+			}
+			last := page[len(page)-1]
+			cursor = &ConversationCursor{TimestampMs: last.Timestamp.UnixMilli(), ID: last.ID}
+		}
+		want := make([]string, 25)
+		for i := range want {
+			want[i] = fmt.Sprintf("e%02d", i)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("paged ids = %v", got)
+		}
+	})
+}
+
+func latencyRows(t *testing.T, s *Store, conv string) LatencyRow {
+	t.Helper()
+	rows, err := s.Latency(context.Background(), LatencyFilter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.ConversationID == conv {
+			return r
+		}
+	}
+	t.Fatalf("no latency row for %s in %+v", conv, rows)
+	return LatencyRow{}
+}
+
+// TestAnalyticsMatchModel checks every aggregate against answers computed in
+// Go from the same operations, with updates, deletes, late updates and
+// several days.
+func TestAnalyticsMatchModel(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		now := time.Now().UTC()
+		model := map[string]*event.State{}
+		var ops []event.Operation
+		for i := range 300 {
+			day := now.AddDate(0, 0, -(i % 9))
+			errMsg := ""
+			if i%4 == 0 {
+				errMsg = "e"
+			}
+			name := []string{"event_a", "event_b"}[i%2]
+			ops = append(ops, createOp(fmt.Sprintf("id%03d", i), fmt.Sprintf("conv%02d", i%13), name, day, float64(i%37), errMsg))
+		}
+		for i := 0; i < 300; i += 7 {
+			ops = append(ops, updateOp(fmt.Sprintf("id%03d", i), withError("")))
+		}
+		for i := 1; i < 300; i += 5 {
+			ops = append(ops, updateOp(fmt.Sprintf("id%03d", i), func(o *event.Operation) {
+				o.Error, o.LatencyMs = "late", 500
+				o.Set = o.Set.With(event.FieldError).With(event.FieldLatency)
+			}))
+		}
+		for i := 2; i < 300; i += 11 {
+			ops = append(ops, deleteOp(fmt.Sprintf("id%03d", i)))
+		}
+		for i := range ops {
+			st := model[ops[i].ID]
+			if st == nil {
+				st = &event.State{ID: ops[i].ID}
+				model[ops[i].ID] = st
+			}
+			st.Apply(&ops[i])
+		}
+		// Three batches, one of them replayed, to exercise merges across inserts.
+		apply(t, s, ops[:200]...)
+		apply(t, s, ops[200:]...)
+		apply(t, s, ops[100:250]...)
+
+		// errors per day
+		for _, name := range []string{"event_a", "event_b"} {
+			got, err := s.ErrorCounts(context.Background(), name, 7, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{}
+			first := now.Truncate(24*time.Hour).AddDate(0, 0, -6)
+			for _, st := range model {
+				if st.Visible() && st.Name == name && st.Error != "" && !st.Timestamp.Before(first) {
+					want[st.Timestamp.Format(time.DateOnly)]++
+				}
+			}
+			if len(got) != 7 {
+				t.Fatalf("%d days, want 7", len(got))
+			}
+			for _, d := range got {
+				if d.Errors != want[d.Date] {
+					t.Fatalf("%s %s: %d errors, want %d (all %+v)", name, d.Date, d.Errors, want[d.Date], got)
+				}
+			}
+		}
+
+		// top error sessions
+		type agg struct{ errors, total int64 }
+		sessions := map[string]*agg{}
+		latencies := map[[2]string][]float64{}
+		for _, st := range model {
+			if !st.Visible() {
+				continue
+			}
+			a := sessions[st.ConversationID]
+			if a == nil {
+				a = &agg{}
+				sessions[st.ConversationID] = a
+			}
+			a.total++
+			if st.Error != "" {
+				a.errors++
+			}
+			k := [2]string{st.Name, st.ConversationID}
+			latencies[k] = append(latencies[k], st.LatencyMs)
+		}
+		top, err := s.TopErrorSessions(context.Background(), 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var withErrors int
+		for _, a := range sessions {
+			if a.errors > 0 {
+				withErrors++
+			}
+		}
+		if len(top) != withErrors {
+			t.Fatalf("%d sessions, want %d", len(top), withErrors)
+		}
+		for i, r := range top {
+			a := sessions[r.ConversationID]
+			if a == nil || r.Errors != a.errors || r.Total != a.total {
+				t.Fatalf("session %s: %+v, want %+v", r.ConversationID, r, a)
+			}
+			if i > 0 {
+				prev := top[i-1]
+				if float64(prev.Errors)/float64(prev.Total) < float64(r.Errors)/float64(r.Total) {
+					t.Fatalf("not ranked by error rate: %+v before %+v", prev, r)
+				}
+			}
+		}
+
+		// p95 latency per (event name, conversation)
+		rows, err := s.Latency(context.Background(), LatencyFilter{}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(latencies) {
+			t.Fatalf("%d latency rows, want %d", len(rows), len(latencies))
+		}
+		for _, r := range rows {
+			vals := latencies[[2]string{r.EventName, r.ConversationID}]
+			if uint64(len(vals)) != r.Count {
+				t.Fatalf("%s/%s count %d, want %d", r.EventName, r.ConversationID, r.Count, len(vals))
+			}
+			if want := exactQuantile(vals, 0.95); math.Abs(r.P95-want) > 1e-9 {
+				t.Fatalf("%s/%s p95 %v, want %v (values %v)", r.EventName, r.ConversationID, r.P95, want, vals)
+			}
+		}
+	})
+}
+
+// exactQuantile follows ClickHouse's quantileExact(Weighted): the value at
+// position floor(level * n) of the sorted values (0-based).
+func exactQuantile(vals []float64, level float64) float64 {
+	s := slices.Clone(vals)
+	sort.Float64s(s)
+	idx := int(level * float64(len(s)))
+	if idx >= len(s) {
+		idx = len(s) - 1
+	}
+	return s[idx]
+}
+
+func TestMigrationIsIdempotent(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			s := openStore(t, e)
+			apply(t, s, createOp("e1", "c1", "n", base, 1, ""))
+			if err := migrate(context.Background(), s.conn, s.dialect); err != nil {
+				t.Fatalf("second migration: %v", err)
+			}
+			mustEvent(t, s, "e1")
+		})
+	}
+}

@@ -1,0 +1,44 @@
+package eventsreceiver // import "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+)
+
+// Config defines the configuration of the events receiver.
+type Config struct {
+	confighttp.ServerConfig `mapstructure:",squash"`
+
+	// MaxBatchItems bounds the operations of one POST /events/batch.
+	MaxBatchItems int `mapstructure:"max_batch_items"`
+	// RetryAfter is the Retry-After sent with 429 and 503 answers.
+	RetryAfter time.Duration `mapstructure:"retry_after"`
+	// Query names an eventsquery extension whose read routes this receiver
+	// serves on its own port (the original API's single base URL).
+	Query *component.ID `mapstructure:"query"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint: required"))
+	}
+	if c.MaxRequestBodySize <= 0 {
+		errs = append(errs, fmt.Errorf("max_request_body_size: must be positive, got %d", c.MaxRequestBodySize))
+	}
+	if c.MaxBatchItems <= 0 {
+		errs = append(errs, fmt.Errorf("max_batch_items: must be positive, got %d", c.MaxBatchItems))
+	}
+	if c.RetryAfter < time.Second {
+		errs = append(errs, fmt.Errorf("retry_after: must be at least 1s, got %s", c.RetryAfter))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,203 @@
+package eventsreceiver // import "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
+)
+
+// requestError is a client error with its HTTP status and API code.
+type requestError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *requestError) Error() string { return e.message }
+
+func badRequest(code, format string, args ...any) *requestError {
+	return &requestError{status: 400, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// body is the JSON object of one operation. Pointers tell absent fields from
+// zero values; JSON null counts as absent.
+type body struct {
+	Op             *string            `json:"op"`
+	ID             *string            `json:"id"`
+	ConversationID *string            `json:"conversation_id"`
+	EventName      *string            `json:"event_name"`
+	Input          *string            `json:"input"`
+	Output         *string            `json:"output"`
+	Latency        *float64           `json:"latency"`
+	Error          *string            `json:"error"`
+	Timestamp      *timestamp         `json:"timestamp"`
+	Attributes     *map[string]string `json:"attributes"`
+}
+
+// timestamp accepts RFC 3339 strings and epoch milliseconds.
+type timestamp struct{ t time.Time }
+
+func (ts *timestamp) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return errInvalidTimestamp
+		}
+		ts.t = t.UTC()
+		return nil
+	}
+	var ms float64
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return errInvalidTimestamp
+	}
+	if math.IsNaN(ms) || ms < float64(event.MinTimestamp.UnixMilli()) || ms > float64(event.MaxTimestamp.UnixMilli()) {
+		return errTimestampRange
+	}
+	ts.t = time.UnixMicro(int64(ms * 1000)).UTC()
+	return nil
+}
+
+var (
+	errInvalidTimestamp = errors.New("must be an RFC 3339 string or a number of epoch milliseconds")
+	errTimestampRange   = fmt.Errorf("must be between %s and %s",
+		event.MinTimestamp.Format(time.RFC3339), event.MaxTimestamp.Format(time.RFC3339))
+)
+
+// decodeBody parses one JSON object strictly: unknown fields, wrong types and
+// trailing data are errors naming the field.
+func decodeBody(data []byte) (*body, *requestError) {
+	var b body
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return nil, jsonError(err)
+	}
+	if dec.More() {
+		return nil, badRequest(httpapi.CodeInvalidJSON, "unexpected data after the JSON object")
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, badRequest(httpapi.CodeInvalidJSON, "unexpected data after the JSON object")
+	}
+	return &b, nil
+}
+
+func jsonError(err error) *requestError {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return badRequest(httpapi.CodeInvalidJSON, "expected a JSON object, got %s", typeErr.Value)
+		}
+		return badRequest(event.CodeInvalidField, "%s: must be %s, got %s", typeErr.Field, jsonTypeName(typeErr.Type.String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return badRequest(httpapi.CodeInvalidJSON, "malformed JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())
+	case errors.Is(err, errInvalidTimestamp), errors.Is(err, errTimestampRange):
+		return badRequest(event.CodeInvalidField, "timestamp: %s", err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequest(event.CodeUnknownField, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, errEmptyBody), err.Error() == "EOF":
+		return badRequest(httpapi.CodeInvalidJSON, "the body is empty; expected a JSON object")
+	default:
+		return badRequest(httpapi.CodeInvalidJSON, "malformed JSON: %s", err)
+	}
+}
+
+var errEmptyBody = errors.New("empty body")
+
+func jsonTypeName(goType string) string {
+	switch strings.TrimPrefix(goType, "*") {
+	case "string":
+		return "a string"
+	case "float64":
+		return "a number"
+	case "map[string]string":
+		return "an object of strings"
+	case "eventsreceiver.timestamp":
+		return "an RFC 3339 string or epoch milliseconds"
+	default:
+		return goType
+	}
+}
+
+// checkUTF8 rejects bodies that are not valid UTF-8 (encoding/json would
+// silently replace the bad bytes).
+func checkUTF8(data []byte) *requestError {
+	if !utf8.Valid(data) {
+		return &requestError{status: 400, code: httpapi.CodeInvalidUTF8, message: "the body is not valid UTF-8"}
+	}
+	return nil
+}
+
+// toOperation turns a decoded body into an operation of kind op. pathID is
+// the id of the URL for update and delete ("" for create and batch items).
+func toOperation(b *body, op event.Op, pathID string, now time.Time) (event.Operation, *requestError) {
+	o := event.Operation{Op: op}
+	if b.ID != nil {
+		if pathID != "" && *b.ID != pathID {
+			return o, badRequest(event.CodeImmutableField, "id: the body's id %q differs from the URL's %q", *b.ID, pathID)
+		}
+		o.ID = *b.ID
+		if o.ID == "" {
+			return o, badRequest(event.CodeInvalidField, "id: must not be empty")
+		}
+	} else {
+		o.ID = pathID
+	}
+	if op == event.OpDelete {
+		return o, nil
+	}
+	if op == event.OpUpdate {
+		if b.ConversationID != nil {
+			return o, badRequest(event.CodeImmutableField, "conversation_id: cannot be changed by an update")
+		}
+		if b.Timestamp != nil {
+			return o, badRequest(event.CodeImmutableField, "timestamp: cannot be changed by an update")
+		}
+	}
+	setStr := func(f event.Field, dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+			o.Set = o.Set.With(f)
+		}
+	}
+	setStr(event.FieldConversationID, &o.ConversationID, b.ConversationID)
+	setStr(event.FieldName, &o.Name, b.EventName)
+	setStr(event.FieldInput, &o.Input, b.Input)
+	setStr(event.FieldOutput, &o.Output, b.Output)
+	setStr(event.FieldError, &o.Error, b.Error)
+	if b.Latency != nil {
+		o.LatencyMs = *b.Latency
+		o.Set = o.Set.With(event.FieldLatency)
+	}
+	if b.Attributes != nil {
+		o.Attributes = make([]event.Attribute, 0, len(*b.Attributes))
+		for k, v := range *b.Attributes {
+			o.Attributes = append(o.Attributes, event.Attribute{Key: k, Value: v})
+		}
+		event.SortAttributes(o.Attributes)
+		o.Set = o.Set.With(event.FieldAttributes)
+	}
+	if op == event.OpCreate {
+		o.Timestamp = now
+		if b.Timestamp != nil {
+			o.Timestamp = b.Timestamp.t
+		}
+		o.Set = event.AllFields
+	}
+	return o, nil
+}

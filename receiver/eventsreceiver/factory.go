@@ -1,0 +1,43 @@
+package eventsreceiver // import "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+)
+
+var componentType = component.MustNewType("events")
+
+const (
+	defaultEndpoint       = "localhost:8080"
+	defaultMaxBodySize    = 10 << 20
+	defaultMaxBatchItems  = 10_000
+	defaultRetryAfterSecs = 1
+)
+
+// NewFactory creates a factory for the events receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		componentType,
+		createDefaultConfig,
+		receiver.WithLogs(createLogsReceiver, component.StabilityLevelAlpha),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultEndpoint
+	server.MaxRequestBodySize = defaultMaxBodySize
+	return &Config{
+		ServerConfig:  server,
+		MaxBatchItems: defaultMaxBatchItems,
+		RetryAfter:    defaultRetryAfterSecs * 1e9,
+	}
+}
+
+func createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	return newEventsReceiver(cfg.(*Config), set, next)
+}

@@ -1,0 +1,362 @@
+package eventsreceiver // import "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
+)
+
+type eventsReceiver struct {
+	cfg      *Config
+	settings receiver.Settings
+	next     consumer.Logs
+	obsrecv  *receiverhelper.ObsReport
+	clock    *event.Clock
+	limits   event.Limits
+
+	reads http.Handler // the eventsquery extension's routes, when configured
+
+	server     *http.Server
+	shutdownWG sync.WaitGroup
+}
+
+func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*eventsReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &eventsReceiver{
+		cfg:      cfg,
+		settings: set,
+		next:     next,
+		obsrecv:  obsrecv,
+		clock:    event.NewClock(),
+		limits:   event.DefaultLimits(),
+	}, nil
+}
+
+func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
+	if r.cfg.Query != nil {
+		ext, ok := host.GetExtensions()[*r.cfg.Query]
+		if !ok {
+			return fmt.Errorf("query: extension %q is not configured in service::extensions", r.cfg.Query)
+		}
+		routes, ok := ext.(httpapi.ReadRoutes)
+		if !ok {
+			return fmt.Errorf("query: extension %q does not serve the read API (use an eventsquery extension)", r.cfg.Query)
+		}
+		r.reads = routes.ReadHandler()
+	}
+	ln, err := r.cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", r.cfg.NetAddr.Endpoint, err)
+	}
+	r.server, err = r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r,
+		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
+			writeServerError(w, msg, status)
+		}))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	r.settings.Logger.Info("Events API listening", zap.String("endpoint", ln.Addr().String()),
+		zap.Bool("reads", r.reads != nil))
+	r.shutdownWG.Add(1)
+	go func() {
+		defer r.shutdownWG.Done()
+		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	}()
+	return nil
+}
+
+func (r *eventsReceiver) Shutdown(ctx context.Context) error {
+	var err error
+	if r.server != nil {
+		err = r.server.Shutdown(ctx)
+	}
+	r.shutdownWG.Wait()
+	return err
+}
+
+// writeServerError maps the errors confighttp answers by itself (auth,
+// decompression, body size) to the API's error shape.
+func writeServerError(w http.ResponseWriter, msg string, status int) {
+	code := httpapi.CodeInvalidJSON
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		code = httpapi.CodeUnauthorized
+	case http.StatusRequestEntityTooLarge:
+		code = httpapi.CodeTooLarge
+	case http.StatusUnsupportedMediaType:
+		code = httpapi.CodeUnsupportedMediaType
+	}
+	httpapi.WriteError(w, status, code, strings.TrimSpace(msg))
+}
+
+// ServeHTTP routes the API. The routes are few and fixed, so a switch keeps
+// 404 and 405 answers in the API's JSON shape.
+func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	path := req.URL.EscapedPath()
+	switch {
+	case path == "/event/" || path == "/event":
+		if req.Method != http.MethodPost {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodPost)
+			return
+		}
+		r.handleCreate(w, req)
+	case strings.HasPrefix(path, "/event/"):
+		id, err := url.PathUnescape(strings.TrimPrefix(path, "/event/"))
+		if err != nil {
+			httpapi.WriteError(w, http.StatusBadRequest, event.CodeInvalidField, "id: malformed escape in the URL")
+			return
+		}
+		switch req.Method {
+		case http.MethodPut:
+			r.handleUpdate(w, req, id)
+		case http.MethodDelete:
+			r.handleDelete(w, req, id)
+		case http.MethodGet, http.MethodHead:
+			r.serveRead(w, req)
+		default:
+			httpapi.WriteMethodNotAllowed(w, req, "GET, PUT, DELETE")
+		}
+	case path == "/events/batch":
+		if req.Method != http.MethodPost {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodPost)
+			return
+		}
+		r.handleBatch(w, req)
+	case path == "/health":
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
+			return
+		}
+		if r.reads != nil {
+			r.reads.ServeHTTP(w, req)
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/"):
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
+			return
+		}
+		r.serveRead(w, req)
+	default:
+		httpapi.WriteError(w, http.StatusNotFound, httpapi.CodeNotFound, "no route "+req.Method+" "+path)
+	}
+}
+
+func (r *eventsReceiver) serveRead(w http.ResponseWriter, req *http.Request) {
+	if r.reads == nil {
+		httpapi.WriteError(w, http.StatusNotFound, httpapi.CodeNotFound,
+			"reads are not served on this port: configure the events receiver's `query` with an eventsquery extension")
+		return
+	}
+	r.reads.ServeHTTP(w, req)
+}
+
+func (r *eventsReceiver) handleCreate(w http.ResponseWriter, req *http.Request) {
+	data, rerr := r.readBody(req, false)
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	b, rerr := decodeBody(data)
+	if rerr == nil && b.Op != nil {
+		rerr = badRequest(event.CodeUnknownField, `unknown field "op" (only batch items carry an op)`)
+	}
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	op, rerr := r.operation(b, event.OpCreate, "")
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	r.consumeOne(w, req, &op)
+}
+
+func (r *eventsReceiver) handleUpdate(w http.ResponseWriter, req *http.Request, id string) {
+	if verr := r.limits.ValidateID(id); verr != nil {
+		writeRequestError(w, badRequest(verr.Code, "%s", verr.Error()))
+		return
+	}
+	data, rerr := r.readBody(req, false)
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	b, rerr := decodeBody(data)
+	if rerr == nil && b.Op != nil {
+		rerr = badRequest(event.CodeUnknownField, `unknown field "op" (only batch items carry an op)`)
+	}
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	op, rerr := r.operation(b, event.OpUpdate, id)
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	if op.Set == 0 {
+		writeRequestError(w, badRequest(event.CodeMissingField, "an update needs at least one of event_name, input, output, latency, error, attributes"))
+		return
+	}
+	r.consumeOne(w, req, &op)
+}
+
+func (r *eventsReceiver) handleDelete(w http.ResponseWriter, req *http.Request, id string) {
+	if verr := r.limits.ValidateID(id); verr != nil {
+		writeRequestError(w, badRequest(verr.Code, "%s", verr.Error()))
+		return
+	}
+	op := event.Operation{Op: event.OpDelete, ID: id, Version: r.clock.Next()}
+	r.consumeOne(w, req, &op)
+}
+
+// operation builds, stamps and validates one operation.
+func (r *eventsReceiver) operation(b *body, kind event.Op, pathID string) (event.Operation, *requestError) {
+	now := time.Now().UTC()
+	op, rerr := toOperation(b, kind, pathID, now)
+	if rerr != nil {
+		return op, rerr
+	}
+	if op.ID == "" {
+		if kind != event.OpCreate {
+			return op, badRequest(event.CodeMissingField, "id: required for %s", kind)
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return op, &requestError{status: 500, code: httpapi.CodeInternal, message: "generate id: " + err.Error()}
+		}
+		op.ID = id.String()
+	}
+	if verr := r.limits.Validate(&op); verr != nil {
+		return op, badRequest(verr.Code, "%s", verr.Error())
+	}
+	op.Version = r.clock.Next()
+	return op, nil
+}
+
+func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op *event.Operation) {
+	if status, body := r.consume(req.Context(), []*event.Operation{op}); status != http.StatusAccepted {
+		writeRetryOrError(w, status, body, r.cfg.RetryAfter)
+		return
+	}
+	writeAccepted(w, op.ID)
+}
+
+// consume hands the operations to the next consumer as one Logs and maps the
+// outcome to an HTTP status (202 or an error body).
+func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
+	ld, lrs := event.NewLogs()
+	lrs.EnsureCapacity(len(ops))
+	now := time.Now()
+	for _, op := range ops {
+		op.MarshalLogRecord(lrs.AppendEmpty(), now)
+	}
+	ctx = r.obsrecv.StartLogsOp(ctx)
+	err := r.next.ConsumeLogs(ctx, ld)
+	r.obsrecv.EndLogsOp(ctx, "events", len(ops), err)
+	if err == nil {
+		return http.StatusAccepted, nil
+	}
+	r.settings.Logger.Debug("pipeline refused operations", zap.Int("operations", len(ops)), zap.Error(err))
+	switch {
+	case errors.Is(err, exporterhelper.ErrQueueIsFull):
+		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, "the pipeline's queue is full, retry later: "+err.Error())
+	case consumererror.IsPermanent(err):
+		return http.StatusInternalServerError, errorBody(httpapi.CodeInternal, "the pipeline rejected the data: "+err.Error())
+	default:
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the pipeline cannot take the data now, retry later: "+err.Error())
+	}
+}
+
+func errorBody(code, msg string) *httpapi.ErrorBody {
+	return &httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: code, Message: msg}}
+}
+
+func writeRetryOrError(w http.ResponseWriter, status int, body *httpapi.ErrorBody, retryAfter time.Duration) {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		httpapi.WriteRetryable(w, status, body.Error.Code, body.Error.Message, retryAfter)
+		return
+	}
+	httpapi.WriteError(w, status, body.Error.Code, body.Error.Message)
+}
+
+func writeRequestError(w http.ResponseWriter, e *requestError) {
+	httpapi.WriteError(w, e.status, e.code, e.message)
+}
+
+func writeAccepted(w http.ResponseWriter, id string) {
+	body, _ := json.Marshal(struct {
+		ID string `json:"id"`
+	}{id})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(body)
+}
+
+// readBody checks the content type and reads the whole body within the
+// configured limit.
+func (r *eventsReceiver) readBody(req *http.Request, allowNDJSON bool) ([]byte, *requestError) {
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !(allowNDJSON && mt == "application/x-ndjson")) {
+			want := "application/json"
+			if allowNDJSON {
+				want += " or application/x-ndjson"
+			}
+			return nil, &requestError{status: http.StatusUnsupportedMediaType, code: httpapi.CodeUnsupportedMediaType,
+				message: fmt.Sprintf("Content-Type %q is not supported; use %s", ct, want)}
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, r.cfg.MaxRequestBodySize))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: httpapi.CodeTooLarge,
+				message: fmt.Sprintf("the body exceeds %d bytes", r.cfg.MaxRequestBodySize)}
+		}
+		return nil, badRequest(httpapi.CodeInvalidJSON, "read body: %s", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, badRequest(httpapi.CodeInvalidJSON, "the body is empty; expected JSON")
+	}
+	if rerr := checkUTF8(data); rerr != nil {
+		return nil, rerr
+	}
+	return data, nil
+}
