@@ -104,7 +104,7 @@ func (r *eventsReceiver) batchItem(item []byte) (event.Operation, *requestError)
 func splitBatch(data []byte, maxItems int) ([][]byte, *requestError) {
 	trimmed := bytes.TrimSpace(data)
 	var items [][]byte
-	if trimmed[0] == '[' {
+	if len(trimmed) > 0 && trimmed[0] == '[' {
 		var raw []json.RawMessage
 		if err := json.Unmarshal(trimmed, &raw); err != nil {
 			return nil, jsonError(err)

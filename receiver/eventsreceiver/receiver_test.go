@@ -1,0 +1,423 @@
+package eventsreceiver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+func newTestReceiver(t *testing.T, next consumer.Logs, mutate ...func(*Config)) *eventsReceiver {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	for _, m := range mutate {
+		m(cfg)
+	}
+	r, err := newEventsReceiver(cfg, receivertest.NewNopSettings(componentType), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+type apiResponse struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (a apiResponse) errorCode() string {
+	e, _ := a.body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func do(t *testing.T, h http.Handler, method, path, contentType string, body []byte) apiResponse {
+	t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	out := apiResponse{status: rec.Code, header: rec.Header()}
+	if rec.Body.Len() > 0 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &out.body); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %q", method, path, rec.Body.String())
+		}
+	}
+	return out
+}
+
+// operations decodes every record the sink received.
+func operations(t *testing.T, sink *consumertest.LogsSink) []event.Operation {
+	t.Helper()
+	var ops []event.Operation
+	for _, ld := range sink.AllLogs() {
+		rls := ld.ResourceLogs()
+		for i := range rls.Len() {
+			sls := rls.At(i).ScopeLogs()
+			for j := range sls.Len() {
+				lrs := sls.At(j).LogRecords()
+				for k := range lrs.Len() {
+					op, err := event.UnmarshalLogRecord(lrs.At(k))
+					if err != nil {
+						t.Fatalf("receiver produced a non-canonical record: %v", err)
+					}
+					ops = append(ops, op)
+				}
+			}
+		}
+	}
+	return ops
+}
+
+const validEvent = `{"conversation_id":"conv_001","event_name":"event_a","input":"Hello, world!","output":"Hi there!","latency":150.5,"error":""}`
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	for _, path := range []string{"/event/", "/event"} {
+		resp := do(t, r, http.MethodPost, path, "application/json", []byte(validEvent))
+		if resp.status != http.StatusAccepted {
+			t.Fatalf("POST %s: %d %v", path, resp.status, resp.body)
+		}
+		if id, _ := resp.body["id"].(string); len(id) != 36 {
+			t.Fatalf("id = %q, want a UUID", id)
+		}
+	}
+	ops := operations(t, sink)
+	if len(ops) != 2 {
+		t.Fatalf("%d operations, want 2", len(ops))
+	}
+	op := ops[0]
+	if op.Op != event.OpCreate || op.ConversationID != "conv_001" || op.Name != "event_a" || op.Input != "Hello, world!" ||
+		op.Output != "Hi there!" || op.LatencyMs != 150.5 || op.Error != "" || op.Version == 0 {
+		t.Fatalf("operation = %+v", op)
+	}
+	if time.Since(op.Timestamp) > time.Minute {
+		t.Fatalf("default timestamp %v is not now", op.Timestamp)
+	}
+	if ops[1].Version <= ops[0].Version {
+		t.Fatalf("versions not increasing: %d then %d", ops[0].Version, ops[1].Version)
+	}
+}
+
+func TestCreateWithClientFields(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		body   string
+		wantTS time.Time
+	}{
+		{"rfc3339", `{"id":"my-id","conversation_id":"c","event_name":"n","timestamp":"2026-01-02T03:04:05.678Z","attributes":{"b":"2","a":"1"}}`,
+			time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.UTC)},
+		{"epoch ms", `{"id":"my-id","conversation_id":"c","event_name":"n","timestamp":1767323045678,"attributes":{"b":"2","a":"1"}}`,
+			time.UnixMilli(1767323045678).UTC()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sink := new(consumertest.LogsSink)
+			r := newTestReceiver(t, sink)
+			resp := do(t, r, http.MethodPost, "/event/", "application/json; charset=utf-8", []byte(tt.body))
+			if resp.status != http.StatusAccepted || resp.body["id"] != "my-id" {
+				t.Fatalf("%d %v", resp.status, resp.body)
+			}
+			op := operations(t, sink)[0]
+			if op.ID != "my-id" || !op.Timestamp.Equal(tt.wantTS) {
+				t.Fatalf("op = %+v", op)
+			}
+			if len(op.Attributes) != 2 || op.Attributes[0] != (event.Attribute{Key: "a", Value: "1"}) {
+				t.Fatalf("attributes = %v", op.Attributes)
+			}
+		})
+	}
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 129)
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        string
+		wantStatus  int
+		wantCode    string
+	}{
+		{"missing conversation_id", "POST", "/event/", "application/json", `{"event_name":"a"}`, 400, "missing_field"},
+		{"empty event_name", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":""}`, 400, "missing_field"},
+		{"null event_name", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":null}`, 400, "missing_field"},
+		{"latency wrong type", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":"fast"}`, 400, "invalid_field"},
+		{"input wrong type", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input":42}`, 400, "invalid_field"},
+		{"attributes wrong type", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"k":1}}`, 400, "invalid_field"},
+		{"negative latency", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":-1}`, 400, "invalid_field"},
+		{"huge latency", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":1e999}`, 400, "invalid_field"},
+		{"unknown field", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","colour":"red"}`, 400, "unknown_field"},
+		{"op outside batch", "POST", "/event/", "application/json", `{"op":"create","conversation_id":"c","event_name":"a"}`, 400, "unknown_field"},
+		{"malformed json", "POST", "/event/", "application/json", `{"conversation_id":`, 400, "invalid_json"},
+		{"not an object", "POST", "/event/", "application/json", `[1,2]`, 400, "invalid_json"},
+		{"trailing data", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a"} {}`, 400, "invalid_json"},
+		{"empty body", "POST", "/event/", "application/json", ``, 400, "invalid_json"},
+		{"invalid utf-8", "POST", "/event/", "application/json", "{\"conversation_id\":\"c\xff\",\"event_name\":\"a\"}", 400, "invalid_utf8"},
+		{"wrong content type", "POST", "/event/", "text/plain", validEvent, 415, "unsupported_media_type"},
+		{"form content type", "POST", "/event/", "application/x-www-form-urlencoded", validEvent, 415, "unsupported_media_type"},
+		{"ndjson outside batch", "POST", "/event/", "application/x-ndjson", validEvent, 415, "unsupported_media_type"},
+		{"empty id", "POST", "/event/", "application/json", `{"id":"","conversation_id":"c","event_name":"a"}`, 400, "invalid_field"},
+		{"id too long", "POST", "/event/", "application/json", `{"id":"` + long + `","conversation_id":"c","event_name":"a"}`, 400, "invalid_field"},
+		{"timestamp out of range", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","timestamp":"2200-01-01T00:00:00Z"}`, 400, "invalid_field"},
+		{"timestamp before 1970", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","timestamp":-5}`, 400, "invalid_field"},
+		{"timestamp unparseable", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","timestamp":"yesterday"}`, 400, "invalid_field"},
+		{"update of conversation_id", "PUT", "/event/x", "application/json", `{"conversation_id":"c"}`, 400, "immutable_field"},
+		{"update of timestamp", "PUT", "/event/x", "application/json", `{"timestamp":"2026-01-01T00:00:00Z"}`, 400, "immutable_field"},
+		{"update with another id", "PUT", "/event/x", "application/json", `{"id":"y","error":"e"}`, 400, "immutable_field"},
+		{"update without fields", "PUT", "/event/x", "application/json", `{}`, 400, "missing_field"},
+		{"update id too long", "PUT", "/event/" + long, "application/json", `{"error":"e"}`, 400, "invalid_field"},
+		{"delete id too long", "DELETE", "/event/" + long, "", ``, 400, "invalid_field"},
+		{"delete empty id", "DELETE", "/event/", "", ``, 405, "method_not_allowed"},
+		{"method not allowed", "PATCH", "/event/x", "application/json", `{}`, 405, "method_not_allowed"},
+		{"get on create route", "GET", "/event/", "", ``, 405, "method_not_allowed"},
+		{"unknown route", "GET", "/nope", "", ``, 404, "not_found"},
+		{"reads without query extension", "GET", "/event/x", "", ``, 404, "not_found"},
+		{"analytics without query extension", "GET", "/analytics/errors?event_name=a", "", ``, 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sink := new(consumertest.LogsSink)
+			r := newTestReceiver(t, sink)
+			resp := do(t, r, tt.method, tt.path, tt.contentType, []byte(tt.body))
+			if resp.status != tt.wantStatus || resp.errorCode() != tt.wantCode {
+				t.Fatalf("got %d %v, want %d %s", resp.status, resp.body, tt.wantStatus, tt.wantCode)
+			}
+			if msg, _ := resp.body["error"].(map[string]any)["message"].(string); msg == "" {
+				t.Fatal("error without a message")
+			}
+			if tt.wantStatus == 405 && resp.header.Get("Allow") == "" {
+				t.Fatal("405 without Allow")
+			}
+			if n := sink.LogRecordCount(); n != 0 {
+				t.Fatalf("a rejected request reached the pipeline (%d records)", n)
+			}
+		})
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink, func(c *Config) { c.MaxRequestBodySize = 100 })
+	body := `{"conversation_id":"c","event_name":"a","input":"` + strings.Repeat("x", 200) + `"}`
+	resp := do(t, r, "POST", "/event/", "application/json", []byte(body))
+	if resp.status != http.StatusRequestEntityTooLarge || resp.errorCode() != "too_large" {
+		t.Fatalf("got %d %v", resp.status, resp.body)
+	}
+}
+
+func TestUpdateAndDelete(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	if resp := do(t, r, "PUT", "/event/abc", "application/json", []byte(`{"error":"timeout","latency":5000}`)); resp.status != 202 || resp.body["id"] != "abc" {
+		t.Fatalf("PUT: %d %v", resp.status, resp.body)
+	}
+	if resp := do(t, r, "DELETE", "/event/a%2Fb", "", nil); resp.status != 202 || resp.body["id"] != "a/b" {
+		t.Fatalf("DELETE: %d %v", resp.status, resp.body)
+	}
+	ops := operations(t, sink)
+	upd := ops[0]
+	wantSet := event.Fields(0).With(event.FieldError).With(event.FieldLatency)
+	if upd.Op != event.OpUpdate || upd.ID != "abc" || upd.Set != wantSet || upd.Error != "timeout" || upd.LatencyMs != 5000 {
+		t.Fatalf("update = %+v", upd)
+	}
+	if del := ops[1]; del.Op != event.OpDelete || del.ID != "a/b" || del.Version <= upd.Version {
+		t.Fatalf("delete = %+v", del)
+	}
+}
+
+func TestBatch(t *testing.T) {
+	t.Parallel()
+	items := []string{
+		`{"conversation_id":"c","event_name":"a"}`,
+		`{"conversation_id":"c"}`,
+		`{"op":"update","id":"x","error":"e"}`,
+		`{"op":"delete","id":"x"}`,
+		`{"op":"delete"}`,
+		`{"op":"upsert","id":"x"}`,
+		`not json`,
+	}
+	wantStatus := []float64{202, 400, 202, 202, 400, 400, 400}
+	tests := []struct {
+		name, contentType, body string
+	}{
+		{"json array", "application/json", "[" + strings.Join(items[:6], ",") + "]"},
+		{"ndjson", "application/x-ndjson", strings.Join(items, "\n") + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sink := new(consumertest.LogsSink)
+			r := newTestReceiver(t, sink)
+			resp := do(t, r, "POST", "/events/batch", tt.contentType, []byte(tt.body))
+			if resp.status != 202 {
+				t.Fatalf("%d %v", resp.status, resp.body)
+			}
+			results := resp.body["results"].([]any)
+			for i, res := range results {
+				m := res.(map[string]any)
+				if m["status"] != wantStatus[i] || m["index"] != float64(i) {
+					t.Fatalf("item %d: %v, want status %v", i, m, wantStatus[i])
+				}
+				if m["status"] == float64(400) && m["error"] == nil {
+					t.Fatalf("item %d rejected without error", i)
+				}
+			}
+			if resp.body["accepted"] != float64(3) {
+				t.Fatalf("accepted = %v", resp.body["accepted"])
+			}
+			if n := sink.LogRecordCount(); n != 3 {
+				t.Fatalf("%d records reached the pipeline, want 3", n)
+			}
+			if len(sink.AllLogs()) != 1 {
+				t.Fatalf("the batch reached the pipeline in %d calls, want 1", len(sink.AllLogs()))
+			}
+		})
+	}
+}
+
+func TestBatchLimits(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink, func(c *Config) { c.MaxBatchItems = 2 })
+	body := "[" + strings.Repeat(`{"conversation_id":"c","event_name":"a"},`, 3)
+	body = body[:len(body)-1] + "]"
+	if resp := do(t, r, "POST", "/events/batch", "application/json", []byte(body)); resp.status != 413 || resp.errorCode() != "too_large" {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	if resp := do(t, r, "POST", "/events/batch", "application/json", []byte(`[]`)); resp.status != 400 {
+		t.Fatalf("empty batch: %d %v", resp.status, resp.body)
+	}
+	if resp := do(t, r, "POST", "/events/batch", "application/json", []byte(`[{"conversation_id":"c"}]`)); resp.status != 400 || resp.body["rejected"] != float64(1) {
+		t.Fatalf("all rejected: %d %v", resp.status, resp.body)
+	}
+	if sink.LogRecordCount() != 0 {
+		t.Fatal("rejected batches reached the pipeline")
+	}
+}
+
+func TestPipelineRefusal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantCode   string
+		retryAfter bool
+	}{
+		{"queue full", fmt.Errorf("export: %w", exporterhelper.ErrQueueIsFull), 429, "overloaded", true},
+		{"retryable", errors.New("memory limiter refused the data"), 503, "unavailable", true},
+		{"permanent", consumererror.NewPermanent(errors.New("cannot encode")), 500, "internal", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTestReceiver(t, consumertest.NewErr(tt.err))
+			for _, req := range []struct{ method, path, ct, body string }{
+				{"POST", "/event/", "application/json", validEvent},
+				{"PUT", "/event/x", "application/json", `{"error":"e"}`},
+				{"DELETE", "/event/x", "", ""},
+				{"POST", "/events/batch", "application/json", "[" + validEvent + "]"},
+			} {
+				resp := do(t, r, req.method, req.path, req.ct, []byte(req.body))
+				if resp.status != tt.wantStatus || resp.errorCode() != tt.wantCode {
+					t.Fatalf("%s %s: got %d %v", req.method, req.path, resp.status, resp.body)
+				}
+				if got := resp.header.Get("Retry-After") != ""; got != tt.retryAfter {
+					t.Fatalf("%s %s: Retry-After present = %v", req.method, req.path, got)
+				}
+			}
+		})
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServerLifecycle runs the receiver on a real port through confighttp:
+// gzip bodies, the health route, and a clean shutdown.
+func TestServerLifecycle(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	addr := freePort(t)
+	r := newTestReceiver(t, sink, func(c *Config) { c.NetAddr.Endpoint = addr })
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) {
+		t.Fatalf("health: %d %s", resp.StatusCode, body)
+	}
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte("[" + validEvent + "," + validEvent + "]"))
+	_ = zw.Close()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/events/batch", &gz)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || sink.LogRecordCount() != 2 {
+		t.Fatalf("gzip batch: %d %s, %d records", resp.StatusCode, body, sink.LogRecordCount())
+	}
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	t.Parallel()
+	r := newTestReceiver(t, consumertest.NewNop())
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
