@@ -157,4 +157,3 @@ func cmpFirst(first, err error) error {
 	}
 	return err
 }
-

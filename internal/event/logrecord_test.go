@@ -79,11 +79,19 @@ func TestValidate(t *testing.T) {
 		{"id too long", create(long, 1, "n", ""), CodeInvalidField},
 		{"empty id", create("", 1, "n", ""), CodeInvalidField},
 		{"invalid utf-8", func() Operation { o := create("a", 1, "n", ""); o.Input = "\xff"; return o }(), CodeInvalidField},
-		{"timestamp out of range", func() Operation { o := create("a", 1, "n", ""); o.Timestamp = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC); return o }(), CodeInvalidField},
+		{"timestamp out of range", func() Operation {
+			o := create("a", 1, "n", "")
+			o.Timestamp = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+			return o
+		}(), CodeInvalidField},
 		{"update of conversation", update("a", 2, func(o *Operation) { o.ConversationID = "x"; o.Set = o.Set.With(FieldConversationID) }), CodeImmutableField},
 		{"update of timestamp", update("a", 2, func(o *Operation) { o.Set = o.Set.With(FieldTimestamp) }), CodeImmutableField},
 		{"update to empty name", update("a", 2, func(o *Operation) { o.Set = o.Set.With(FieldName) }), CodeMissingField},
-		{"empty attribute key", func() Operation { o := create("a", 1, "n", ""); o.Attributes = []Attribute{{Key: "", Value: "v"}}; return o }(), CodeInvalidField},
+		{"empty attribute key", func() Operation {
+			o := create("a", 1, "n", "")
+			o.Attributes = []Attribute{{Key: "", Value: "v"}}
+			return o
+		}(), CodeInvalidField},
 		{"delete", del("a", 3), ""},
 	}
 	for _, tt := range tests {

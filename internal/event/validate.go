@@ -31,11 +31,11 @@ func invalid(code, field, format string, args ...any) *ValidationError {
 
 // Limits bound what one operation may carry.
 type Limits struct {
-	MaxIDBytes         int
-	MaxKeyFieldBytes   int // conversation_id and event_name
-	MaxTextFieldBytes  int // input, output and error
-	MaxAttributes      int
-	MaxAttributeBytes  int // per key and per value
+	MaxIDBytes        int
+	MaxKeyFieldBytes  int // conversation_id and event_name
+	MaxTextFieldBytes int // input, output and error
+	MaxAttributes     int
+	MaxAttributeBytes int // per key and per value
 }
 
 // DefaultLimits are the limits documented in docs/api.md.

@@ -237,16 +237,16 @@ func zipAttributes(keys, values []string) []event.Attribute {
 
 // opsWriter accumulates the columns of one event_ops insert.
 type opsWriter struct {
-	target, created, deleted  []uint8
-	sign                      []int8
-	id, conv, name            []string
-	input, output, errMsg     []string
-	revision, version         []uint64
-	fieldVersions             [][]uint64
-	ts                        []time.Time
-	tsMs                      []int64
-	latency                   []float64
-	attrKeys, attrValues      [][]string
+	target, created, deleted []uint8
+	sign                     []int8
+	id, conv, name           []string
+	input, output, errMsg    []string
+	revision, version        []uint64
+	fieldVersions            [][]uint64
+	ts                       []time.Time
+	tsMs                     []int64
+	latency                  []float64
+	attrKeys, attrValues     [][]string
 }
 
 func (w *opsWriter) len() int { return len(w.id) }

@@ -420,4 +420,3 @@ func TestShutdownWithoutStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
