@@ -39,6 +39,22 @@ func NewLogs() (plog.Logs, plog.LogRecordSlice) {
 	return ld, sl.LogRecords()
 }
 
+// ResourceAttrID is the resource attribute that AppendOperation sets to the
+// event id. With the kafka exporter's partition_logs_by_resource_attributes,
+// the message key is a hash of it: every operation of an id goes to the same
+// partition, in order.
+const ResourceAttrID = "event.id"
+
+// AppendOperation appends op to ld in a resource of its own whose only
+// attribute is the event id.
+func AppendOperation(ld plog.Logs, op *Operation, observed time.Time) {
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(ResourceAttrID, op.ID)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(ScopeName)
+	op.MarshalLogRecord(sl.LogRecords().AppendEmpty(), observed)
+}
+
 // MarshalLogRecord writes op into lr. The event timestamp travels as the
 // record's timestamp; the observed timestamp is when the operation was made.
 func (op *Operation) MarshalLogRecord(lr plog.LogRecord, observed time.Time) {

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -281,11 +282,11 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 // consume hands the operations to the next consumer as one Logs and maps the
 // outcome to an HTTP status (202 or an error body).
 func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
-	ld, lrs := event.NewLogs()
-	lrs.EnsureCapacity(len(ops))
+	ld := plog.NewLogs()
+	ld.ResourceLogs().EnsureCapacity(len(ops))
 	now := time.Now()
 	for _, op := range ops {
-		op.MarshalLogRecord(lrs.AppendEmpty(), now)
+		event.AppendOperation(ld, op, now)
 	}
 	ctx = r.obsrecv.StartLogsOp(ctx)
 	err := r.next.ConsumeLogs(ctx, ld)

@@ -302,6 +302,20 @@ func TestBatch(t *testing.T) {
 			if len(sink.AllLogs()) != 1 {
 				t.Fatalf("the batch reached the pipeline in %d calls, want 1", len(sink.AllLogs()))
 			}
+			// One resource per operation, named by the event id: the Kafka
+			// exporter keys messages by it (partition affinity per id).
+			rls := sink.AllLogs()[0].ResourceLogs()
+			if rls.Len() != 3 {
+				t.Fatalf("%d resources, want one per operation", rls.Len())
+			}
+			for i := range rls.Len() {
+				rid, _ := rls.At(i).Resource().Attributes().Get(event.ResourceAttrID)
+				lr := rls.At(i).ScopeLogs().At(0).LogRecords().At(0)
+				id, _ := lr.Attributes().Get(event.AttrID)
+				if rid.Str() == "" || rid.Str() != id.Str() {
+					t.Fatalf("resource %d: key %q for event %q", i, rid.Str(), id.Str())
+				}
+			}
 		})
 	}
 }

@@ -1,0 +1,289 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The curl examples of the original README, verbatim; only <EVENT_ID> is
+// filled in, and -sS -w adds the status code to the output.
+var readmeCreate = `curl -X POST http://localhost:8080/event/ \
+  -H "Content-Type: application/json" \
+  -d '{
+    "conversation_id": "conv_001",
+    "event_name": "event_a",
+    "input": "Hello, world!",
+    "output": "Hi there!",
+    "latency": 150.5,
+    "error": ""
+  }'`
+
+var readmeReads = []string{
+	`curl http://localhost:8080/health`,
+	`curl http://localhost:8080/event/<EVENT_ID>`,
+	`curl http://localhost:8080/events/conversation/conv_001`,
+	`curl "http://localhost:8080/analytics/errors?event_name=event_a&days=7"`,
+	`curl "http://localhost:8080/analytics/latency?limit=50"`,
+	`curl "http://localhost:8080/analytics/sessions/top-errors?limit=10"`,
+}
+
+func runCurl(t *testing.T, command string) response {
+	t.Helper()
+	out, err := exec.Command("bash", "-c", command+` -sS -w '\n%{http_code}'`).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	i := bytes.LastIndexByte(out, '\n')
+	var status int
+	fmt.Sscanf(string(out[i+1:]), "%d", &status)
+	return response{status: status, body: out[:i]}
+}
+
+func TestOriginalReadmeCurlExamples(t *testing.T) {
+	dir := t.TempDir()
+	c := startCollector(t, "config/single-node.yaml", singleNodeEnv(t, dir, "8080"), "8080")
+	_ = c
+
+	created := runCurl(t, readmeCreate)
+	if created.status != http.StatusAccepted {
+		t.Fatalf("create: %d %s", created.status, created.body)
+	}
+	id, _ := created.json(t)["id"].(string)
+	if id == "" {
+		t.Fatalf("create answered without id: %s", created.body)
+	}
+
+	// "Wait a moment for consumer processing, then read it back"
+	eventually(t, 15*time.Second, func() string {
+		r := runCurl(t, strings.ReplaceAll(readmeReads[1], "<EVENT_ID>", id))
+		if r.status != http.StatusOK {
+			return fmt.Sprintf("GET /event: %d %s", r.status, r.body)
+		}
+		return ""
+	})
+
+	for _, cmd := range readmeReads {
+		r := runCurl(t, strings.ReplaceAll(cmd, "<EVENT_ID>", id))
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", cmd, r.status, r.body)
+		}
+		body := r.json(t)
+		switch {
+		case strings.Contains(cmd, "/health"):
+			if body["status"] != "ok" || body["clickhouse"] != "ok" {
+				t.Fatalf("health: %s", r.body)
+			}
+		case strings.Contains(cmd, "/event/"):
+			if body["id"] != id || body["conversation_id"] != "conv_001" || body["event_name"] != "event_a" ||
+				body["input"] != "Hello, world!" || body["output"] != "Hi there!" || body["latency"] != 150.5 || body["error"] != "" {
+				t.Fatalf("event: %s", r.body)
+			}
+		case strings.Contains(cmd, "/conversation/"):
+			events, _ := body["events"].([]any)
+			if len(events) != 1 || events[0].(map[string]any)["id"] != id {
+				t.Fatalf("conversation: %s", r.body)
+			}
+		case strings.Contains(cmd, "/analytics/errors"):
+			data, _ := body["data"].([]any)
+			if len(data) != 7 {
+				t.Fatalf("errors: %s", r.body)
+			}
+			for _, d := range data {
+				if d.(map[string]any)["errors"] != float64(0) {
+					t.Fatalf("errors: %s", r.body)
+				}
+			}
+		case strings.Contains(cmd, "/analytics/latency"):
+			data, _ := body["data"].([]any)
+			if len(data) != 1 {
+				t.Fatalf("latency: %s", r.body)
+			}
+			row := data[0].(map[string]any)
+			if row["event_name"] != "event_a" || row["conversation_id"] != "conv_001" || row["p95_latency"] != 150.5 || row["count"] != float64(1) {
+				t.Fatalf("latency: %s", r.body)
+			}
+		case strings.Contains(cmd, "top-errors"):
+			if data, _ := body["data"].([]any); len(data) != 0 {
+				t.Fatalf("top-errors without errors: %s", r.body)
+			}
+		}
+	}
+
+	// The original's update and delete, then the error shows in analytics.
+	if r := call(t, "PUT", "http://localhost:8080/event/"+id, `{"error":"timeout","latency":5000.0}`); r.status != http.StatusAccepted {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	eventually(t, 15*time.Second, func() string {
+		r := call(t, "GET", "http://localhost:8080/analytics/sessions/top-errors?limit=10", nil)
+		data, _ := r.json(t)["data"].([]any)
+		if len(data) != 1 || data[0].(map[string]any)["errors"] != float64(1) {
+			return "top-errors: " + string(r.body)
+		}
+		ev := call(t, "GET", "http://localhost:8080/event/"+id, nil).json(t)
+		if ev["error"] != "timeout" || ev["latency"] != 5000.0 || ev["input"] != "Hello, world!" {
+			return fmt.Sprintf("event after update: %v", ev)
+		}
+		return ""
+	})
+	if r := call(t, "DELETE", "http://localhost:8080/event/"+id, nil); r.status != http.StatusAccepted {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	eventually(t, 15*time.Second, func() string {
+		if r := call(t, "GET", "http://localhost:8080/event/"+id, nil); r.status != http.StatusNotFound {
+			return fmt.Sprintf("GET after delete: %d", r.status)
+		}
+		return ""
+	})
+}
+
+// TestWriteSemanticsOnServer runs the single-node configuration against the
+// ClickHouse server (18.16) instead of the embedded engine.
+func TestWriteSemanticsOnServer(t *testing.T) {
+	port := freePort(t)
+	env := append(singleNodeEnv(t, t.TempDir(), port),
+		"CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:9000", "CLICKHOUSE_DATABASE="+uniqueName("e2e"))
+	c := startCollector(t, "config/single-node.yaml", env, port)
+	conv := uniqueName("conv")
+
+	// An update and a delete of ids whose create comes later.
+	if r := call(t, "PUT", c.baseURL+"/event/late-1", `{"error":"late"}`); r.status != 202 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if r := call(t, "DELETE", c.baseURL+"/event/late-2", nil); r.status != 202 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var ndjson bytes.Buffer
+	zw := gzip.NewWriter(&ndjson)
+	for i, id := range []string{"late-1", "late-2", "b-1", "b-2"} {
+		fmt.Fprintf(zw, `{"id":%q,"conversation_id":%q,"event_name":"event_b","input":"i%d","latency":%d}`+"\n", id, conv, i, 10*(i+1))
+	}
+	fmt.Fprintf(zw, `{"op":"update","id":"b-1","output":"patched"}`+"\n")
+	_ = zw.Close()
+	req, _ := http.NewRequest("POST", c.baseURL+"/events/batch", &ndjson)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("batch: %d", resp.StatusCode)
+	}
+
+	eventually(t, 20*time.Second, func() string {
+		r := call(t, "GET", c.baseURL+"/events/conversation/"+conv, nil)
+		events, _ := r.json(t)["events"].([]any)
+		if len(events) != 3 {
+			return fmt.Sprintf("conversation: %s", r.body)
+		}
+		got := map[string]map[string]any{}
+		for _, e := range events {
+			m := e.(map[string]any)
+			got[m["id"].(string)] = m
+		}
+		if got["late-1"]["error"] != "late" || got["late-1"]["input"] != "i0" {
+			return fmt.Sprintf("late-1: %v", got["late-1"])
+		}
+		if got["b-1"]["output"] != "patched" || got["b-1"]["input"] != "i2" {
+			return fmt.Sprintf("b-1: %v", got["b-1"])
+		}
+		if _, ok := got["late-2"]; ok {
+			return "late-2 was deleted before its create and must stay invisible"
+		}
+		return ""
+	})
+	if r := call(t, "GET", c.baseURL+"/event/late-2", nil); r.status != http.StatusNotFound {
+		t.Fatalf("late-2: %d %s", r.status, r.body)
+	}
+	// Bad input gets the documented error and the process stays up.
+	if r := call(t, "POST", c.baseURL+"/event/", `{"conversation_id":"c","event_name":"n","latency":-1}`); r.status != 400 ||
+		r.json(t)["error"].(map[string]any)["code"] != "invalid_field" {
+		t.Fatalf("negative latency: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", c.baseURL+"/analytics/latency?limit=abc", nil); r.status != 400 {
+		t.Fatalf("bad limit: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", c.baseURL+"/health", nil); r.status != 200 {
+		t.Fatalf("health after bad input: %d", r.status)
+	}
+}
+
+// TestAcknowledgedSurvivesKill: every 202 of the single-node topology is on
+// disk (persistent queue with fsync); SIGKILL right after the last answer,
+// restart, and exactly the acknowledged events are stored, once each.
+func TestAcknowledgedSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	env := singleNodeEnv(t, dir, port)
+	c := startCollector(t, "config/single-node.yaml", env, port)
+	conv := uniqueName("kill")
+
+	const senders, perSender = 8, 40
+	var (
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		wg    sync.WaitGroup
+	)
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSender {
+				id := fmt.Sprintf("k-%d-%d", s, i)
+				body := fmt.Sprintf(`{"id":%q,"conversation_id":%q,"event_name":"n","latency":%d}`, id, conv, i)
+				r := call(t, "POST", c.baseURL+"/event/", body)
+				if r.status == http.StatusAccepted {
+					mu.Lock()
+					acked[id] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.kill()
+	if len(acked) != senders*perSender {
+		t.Fatalf("only %d of %d acknowledged", len(acked), senders*perSender)
+	}
+
+	c.start()
+	eventually(t, 60*time.Second, func() string {
+		seen := map[string]int{}
+		cursor := ""
+		for {
+			url := c.baseURL + "/events/conversation/" + conv + "?limit=1000"
+			if cursor != "" {
+				url += "&cursor=" + cursor
+			}
+			body := call(t, "GET", url, nil).json(t)
+			events, _ := body["events"].([]any)
+			for _, e := range events {
+				seen[e.(map[string]any)["id"].(string)]++
+			}
+			next, _ := body["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		for id := range acked {
+			if seen[id] != 1 {
+				return fmt.Sprintf("%s seen %d times (%d of %d ids stored)", id, seen[id], len(seen), len(acked))
+			}
+		}
+		if len(seen) != len(acked) {
+			return fmt.Sprintf("%d stored, %d acknowledged", len(seen), len(acked))
+		}
+		return ""
+	})
+}
