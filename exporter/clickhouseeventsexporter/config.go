@@ -22,14 +22,11 @@ type Config struct {
 	_ struct{}
 }
 
-// Validate reports every problem at once.
+// Validate checks the exporter's own settings; the collector validates the
+// embedded connection settings (storage.Config.Validate) on its own.
 func (c *Config) Validate() error {
-	var errs []error
-	if err := c.Config.Validate(); err != nil {
-		errs = append(errs, err)
-	}
 	if c.TimeoutConfig.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must not be negative"))
+		return errors.New("timeout: must not be negative")
 	}
-	return errors.Join(errs...)
+	return nil
 }

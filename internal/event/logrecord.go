@@ -46,13 +46,25 @@ func NewLogs() (plog.Logs, plog.LogRecordSlice) {
 const ResourceAttrID = "event.id"
 
 // AppendOperation appends op to ld in a resource of its own whose only
-// attribute is the event id.
-func AppendOperation(ld plog.Logs, op *Operation, observed time.Time) {
+// attribute is the event id, and returns the record.
+func AppendOperation(ld plog.Logs, op *Operation, observed time.Time) plog.LogRecord {
+	lr := appendKeyed(ld, op.ID)
+	op.MarshalLogRecord(lr, observed)
+	return lr
+}
+
+// AppendRecord appends a copy of a canonical record of event id to ld in a
+// resource of its own, as AppendOperation does.
+func AppendRecord(ld plog.Logs, id string, record plog.LogRecord) {
+	record.CopyTo(appendKeyed(ld, id))
+}
+
+func appendKeyed(ld plog.Logs, id string) plog.LogRecord {
 	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr(ResourceAttrID, op.ID)
+	rl.Resource().Attributes().PutStr(ResourceAttrID, id)
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(ScopeName)
-	op.MarshalLogRecord(sl.LogRecords().AppendEmpty(), observed)
+	return sl.LogRecords().AppendEmpty()
 }
 
 // MarshalLogRecord writes op into lr. The event timestamp travels as the

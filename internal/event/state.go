@@ -81,10 +81,16 @@ func (s *State) setField(f Field, from *Event) {
 	}
 }
 
-// SameRow reports whether two visible states produce the same analytics row,
-// so that a change which touches none of its columns writes nothing there.
+// SameAnalytics reports whether two visible states produce the same
+// analytics row (the fields aggregates read), so that a change which touches
+// none of them writes nothing there.
+func (e *Event) SameAnalytics(o *Event) bool {
+	return e.ConversationID == o.ConversationID && e.Name == o.Name && e.Timestamp.Equal(o.Timestamp) &&
+		e.LatencyMs == o.LatencyMs && (e.Error == "") == (o.Error == "")
+}
+
+// SameRow reports whether two events have equal fields.
 func (e *Event) SameRow(o *Event) bool {
-	return e.ConversationID == o.ConversationID && e.Name == o.Name &&
-		e.Timestamp.Equal(o.Timestamp) && e.Input == o.Input && e.Output == o.Output &&
-		e.LatencyMs == o.LatencyMs && e.Error == o.Error && attributesEqual(e.Attributes, o.Attributes)
+	return e.SameAnalytics(o) && e.Error == o.Error && e.Input == o.Input && e.Output == o.Output &&
+		attributesEqual(e.Attributes, o.Attributes)
 }

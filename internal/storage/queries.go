@@ -56,24 +56,37 @@ func (s *Store) Conversation(ctx context.Context, conversationID string, after *
 	if err != nil {
 		return nil, fmt.Errorf("read conversation: %w", err)
 	}
-	defer rows.Close()
-	var out []StoredEvent
+	var ids []string
 	for rows.Next() {
 		var (
-			e            StoredEvent
-			tsMs         int64
-			keys, values []string
+			id   string
+			tsMs int64
 		)
-		if err := rows.Scan(&e.ID, &e.Name, &tsMs, &e.Input, &e.Output, &e.LatencyMs, &e.Error, &keys, &values, &e.Revision); err != nil {
+		if err := rows.Scan(&id, &tsMs); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("scan conversation event: %w", err)
 		}
-		e.ConversationID = conversationID
-		e.Timestamp = timeOf(tsMs)
-		e.Attributes = zipAttributes(keys, values)
-		out = append(out, e)
+		ids = append(ids, id)
 	}
-	if err := rows.Err(); err != nil {
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
 		return nil, fmt.Errorf("read conversation: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	states, err := s.loadStates(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read conversation: %w", err)
+	}
+	out := make([]StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		// A state that is missing or no longer visible was changed by an
+		// insert that landed between the two reads: leave it out.
+		if st, ok := states[id]; ok && st.Visible() {
+			out = append(out, StoredEvent{ID: id, Revision: st.Revision, Event: st.Event})
+		}
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -23,15 +24,28 @@ func openServer(opts *clickhouse.Options) (*serverConn, error) {
 }
 
 func (c *serverConn) Exec(ctx context.Context, query string, args ...any) error {
-	return c.conn.Exec(ctx, query, serverArgs(args)...)
+	return c.conn.Exec(ctx, query, args...)
 }
 
 func (c *serverConn) Query(ctx context.Context, query string, args ...any) (Rows, error) {
-	rows, err := c.conn.Query(ctx, query, serverArgs(args)...)
+	rows, err := c.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	return rows, nil
+}
+
+func (c *serverConn) QueryIDs(ctx context.Context, query string, ids []string) (Rows, error) {
+	tbl, err := ext.NewTable(IDsTable, ext.Column("id", "String"))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := tbl.Append(id); err != nil {
+			return nil, fmt.Errorf("external table: %w", err)
+		}
+	}
+	return c.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query)
 }
 
 // Insert names the columns explicitly: ClickHouse 18.16 rejects a native
@@ -69,20 +83,3 @@ func (c *serverConn) ServerVersion(ctx context.Context) (string, error) {
 func (c *serverConn) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
 
 func (c *serverConn) Close() error { return c.conn.Close() }
-
-// serverArgs turns the store's argument types into clickhouse-go's.
-func serverArgs(args []any) []any {
-	for i, a := range args {
-		if set, ok := a.(inSet); ok {
-			values := make([]any, len(set))
-			for j, s := range set {
-				values[j] = s
-			}
-			args[i] = clickhouse.GroupSet{Value: values}
-		}
-	}
-	return args
-}
-
-// inSet is bound as a parenthesised list for `x IN ?`.
-type inSet []string

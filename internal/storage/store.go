@@ -17,10 +17,6 @@ import (
 // ErrNotFound is returned for an unknown or deleted event.
 var ErrNotFound = errors.New("event not found")
 
-// lookupChunk bounds the ids of one state lookup, keeping the statement well
-// under the server's max_query_size (256 KiB) for ids of up to 128 bytes.
-const lookupChunk = 1000
-
 // Store reads and writes events on one ClickHouse engine.
 type Store struct {
 	conn    Conn
@@ -161,11 +157,11 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 		res.Changed++
 		next.Revision = old.Revision + 1
 		w.addState(&next)
-		sameRow := old.Visible() && next.Visible() && old.SameRow(&next.Event)
-		if old.Visible() && !sameRow {
+		same := old.Visible() && next.Visible() && old.SameAnalytics(&next.Event)
+		if old.Visible() && !same {
 			w.addRow(old, -1)
 		}
-		if next.Visible() && !sameRow {
+		if next.Visible() && !same {
 			w.addRow(&next, 1)
 		}
 	}
@@ -181,25 +177,20 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 // loadStates returns the stored state of each id that has one.
 func (s *Store) loadStates(ctx context.Context, ids []string) (map[string]*event.State, error) {
 	states := make(map[string]*event.State, len(ids))
-	for start := 0; start < len(ids); start += lookupChunk {
-		chunk := ids[start:min(start+lookupChunk, len(ids))]
-		rows, err := s.conn.Query(ctx, s.queries.states, inSet(chunk))
+	rows, err := s.conn.QueryIDs(ctx, s.queries.states, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up the state of %d ids: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		st, err := scanState(rows)
 		if err != nil {
-			return nil, fmt.Errorf("look up the state of %d ids: %w", len(chunk), err)
+			return nil, err
 		}
-		for rows.Next() {
-			st, err := scanState(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			states[st.ID] = st
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("look up the state of %d ids: %w", len(chunk), err)
-		}
+		states[st.ID] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up the state of %d ids: %w", len(ids), err)
 	}
 	return states, nil
 }
@@ -259,7 +250,6 @@ func (w *opsWriter) add(st *event.State, target uint8, sign int8) {
 	w.version = append(w.version, st.Version)
 	w.created = append(w.created, boolByte(st.Created))
 	w.deleted = append(w.deleted, boolByte(st.Deleted))
-	w.fieldVersions = append(w.fieldVersions, slices.Clone(st.FieldVersions[:]))
 	w.conv = append(w.conv, st.ConversationID)
 	w.name = append(w.name, st.Name)
 	ts := st.Timestamp
@@ -269,10 +259,20 @@ func (w *opsWriter) add(st *event.State, target uint8, sign int8) {
 	}
 	w.ts = append(w.ts, ts)
 	w.tsMs = append(w.tsMs, ts.UnixMilli())
-	w.input = append(w.input, st.Input)
-	w.output = append(w.output, st.Output)
 	w.latency = append(w.latency, st.LatencyMs)
 	w.errMsg = append(w.errMsg, st.Error)
+	if target == targetEvents {
+		// Analytics rows carry only what the events table keeps.
+		w.fieldVersions = append(w.fieldVersions, nil)
+		w.input = append(w.input, "")
+		w.output = append(w.output, "")
+		w.attrKeys = append(w.attrKeys, nil)
+		w.attrValues = append(w.attrValues, nil)
+		return
+	}
+	w.fieldVersions = append(w.fieldVersions, slices.Clone(st.FieldVersions[:]))
+	w.input = append(w.input, st.Input)
+	w.output = append(w.output, st.Output)
 	keys := make([]string, len(st.Attributes))
 	values := make([]string, len(st.Attributes))
 	for i, a := range st.Attributes {
@@ -282,11 +282,17 @@ func (w *opsWriter) add(st *event.State, target uint8, sign int8) {
 	w.attrValues = append(w.attrValues, values)
 }
 
+// The targets of event_ops rows (see sql/create_event_ops.sql).
+const (
+	targetState  uint8 = 0
+	targetEvents uint8 = 1
+)
+
 // addState writes the full state (target 0: event_state).
-func (w *opsWriter) addState(st *event.State) { w.add(st, 0, 1) }
+func (w *opsWriter) addState(st *event.State) { w.add(st, targetState, 1) }
 
 // addRow writes an analytics row or its cancellation (target 1: events).
-func (w *opsWriter) addRow(st *event.State, sign int8) { w.add(st, 1, sign) }
+func (w *opsWriter) addRow(st *event.State, sign int8) { w.add(st, targetEvents, sign) }
 
 func (w *opsWriter) columns() []Column {
 	return []Column{

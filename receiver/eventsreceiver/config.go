@@ -11,7 +11,9 @@ import (
 
 // Config defines the configuration of the events receiver.
 type Config struct {
-	confighttp.ServerConfig `mapstructure:",squash"`
+	// ServerConfig is a named field: embedded, its Unmarshal method would
+	// become the whole config's and drop every other setting.
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
 
 	// MaxBatchItems bounds the operations of one POST /events/batch.
 	MaxBatchItems int `mapstructure:"max_batch_items"`
@@ -28,11 +30,11 @@ type Config struct {
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.NetAddr.Endpoint == "" {
+	if c.ServerConfig.NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("endpoint: required"))
 	}
-	if c.MaxRequestBodySize <= 0 {
-		errs = append(errs, fmt.Errorf("max_request_body_size: must be positive, got %d", c.MaxRequestBodySize))
+	if c.ServerConfig.MaxRequestBodySize <= 0 {
+		errs = append(errs, fmt.Errorf("max_request_body_size: must be positive, got %d", c.ServerConfig.MaxRequestBodySize))
 	}
 	if c.MaxBatchItems <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_items: must be positive, got %d", c.MaxBatchItems))

@@ -75,11 +75,11 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 		}
 		r.reads = routes.ReadHandler()
 	}
-	ln, err := r.cfg.ToListener(ctx)
+	ln, err := r.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", r.cfg.NetAddr.Endpoint, err)
+		return fmt.Errorf("listen on %s: %w", r.cfg.ServerConfig.NetAddr.Endpoint, err)
 	}
-	r.server, err = r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r,
+	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r,
 		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
 			writeServerError(w, msg, status)
 		}))
@@ -344,12 +344,12 @@ func (r *eventsReceiver) readBody(req *http.Request, allowNDJSON bool) ([]byte, 
 				message: fmt.Sprintf("Content-Type %q is not supported; use %s", ct, want)}
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, r.cfg.MaxRequestBodySize))
+	data, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, r.cfg.ServerConfig.MaxRequestBodySize))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: httpapi.CodeTooLarge,
-				message: fmt.Sprintf("the body exceeds %d bytes", r.cfg.MaxRequestBodySize)}
+				message: fmt.Sprintf("the body exceeds %d bytes", r.cfg.ServerConfig.MaxRequestBodySize)}
 		}
 		return nil, badRequest(httpapi.CodeInvalidJSON, "read body: %s", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
@@ -227,7 +228,7 @@ func TestValidation(t *testing.T) {
 func TestBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	sink := new(consumertest.LogsSink)
-	r := newTestReceiver(t, sink, func(c *Config) { c.MaxRequestBodySize = 100 })
+	r := newTestReceiver(t, sink, func(c *Config) { c.ServerConfig.MaxRequestBodySize = 100 })
 	body := `{"conversation_id":"c","event_name":"a","input":"` + strings.Repeat("x", 200) + `"}`
 	resp := do(t, r, "POST", "/event/", "application/json", []byte(body))
 	if resp.status != http.StatusRequestEntityTooLarge || resp.errorCode() != "too_large" {
@@ -375,7 +376,9 @@ func TestPipelineRefusal(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
+func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(componentType) }
+
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -390,7 +393,7 @@ func freePort(t *testing.T) string {
 func TestServerLifecycle(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	addr := freePort(t)
-	r := newTestReceiver(t, sink, func(c *Config) { c.NetAddr.Endpoint = addr })
+	r := newTestReceiver(t, sink, func(c *Config) { c.ServerConfig.NetAddr.Endpoint = addr })
 	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 -- Parameters: min_events, limit.
-SELECT conversation_id, sumIf(sign, error != '') AS errors, sum(sign) AS total
+SELECT conversation_id, sumIf(sign, is_error = 1) AS errors, sum(sign) AS total
 FROM {{.Database}}.events
 GROUP BY conversation_id
 HAVING total >= ? AND errors > 0

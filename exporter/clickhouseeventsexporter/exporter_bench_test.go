@@ -1,0 +1,106 @@
+package clickhouseeventsexporter
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// BenchmarkExporterVsRawInsert measures, in the same run against the
+// ClickHouse server of `make services`, the exporter writing batches of new
+// events (decode, state lookup, merge, one insert) and its ceiling: a raw
+// clickhouse-go batch insert of the same rows into a plain MergeTree table
+// with the same columns. It reports both row rates and their ratio.
+//
+//	go test -run '^$' -bench ExporterVsRawInsert -benchtime 20x ./exporter/clickhouseeventsexporter
+func BenchmarkExporterVsRawInsert(b *testing.B) {
+	const batchSize = 10_000
+	ctx := context.Background()
+	database := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint = "tcp://127.0.0.1:9000"
+	cfg.Database = database
+	exp, err := newEventsExporter(cfg, exportertest.NewNopSettings(componentType))
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := exp.getStore(ctx)
+	if err != nil {
+		b.Fatalf("ClickHouse server (make services): %v", err)
+	}
+	defer func() { _ = exp.shutdown(ctx) }()
+
+	raw, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:9000"},
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	// The original project's table: one row per event with every field.
+	if err := raw.Exec(ctx, "CREATE TABLE "+database+".raw (id String, conversation_id String, event_name String, "+
+		"timestamp DateTime('UTC'), input String, output String, latency Float64, error String, "+
+		"attr_keys Array(String), attr_values Array(String), version UInt64, is_deleted UInt8) "+
+		"ENGINE = MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (conversation_id, timestamp, id)"); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = raw.Exec(ctx, "DROP DATABASE "+database) }()
+	_ = store
+
+	clock := event.NewClock()
+	ts := time.Now().UTC().Truncate(time.Millisecond)
+	makeBatch := func(n int) ([]event.Operation, plog.Logs) {
+		ops := make([]event.Operation, batchSize)
+		ld := plog.NewLogs()
+		for i := range ops {
+			ops[i] = event.Operation{Op: event.OpCreate, ID: fmt.Sprintf("b%d-%d", n, i), Version: clock.Next(), Set: event.AllFields,
+				Event: event.Event{ConversationID: fmt.Sprintf("conv-%d", i%1000), Name: "event_a", Timestamp: ts,
+					Input: "What is the weather?", Output: "It's sunny!", LatencyMs: float64(i % 5000)}}
+			event.AppendOperation(ld, &ops[i], ts)
+		}
+		return ops, ld
+	}
+	rawInsert := func(ops []event.Operation) time.Duration {
+		start := time.Now()
+		batch, err := raw.PrepareBatch(ctx, "INSERT INTO "+database+".raw (id, conversation_id, event_name, timestamp, input, output, latency, error, attr_keys, attr_values, version, is_deleted)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range ops {
+			o := &ops[i]
+			if err := batch.Append(o.ID, o.ConversationID, o.Name, o.Timestamp, o.Input, o.Output,
+				o.LatencyMs, o.Error, []string{}, []string{}, o.Version, uint8(0)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+
+	var exporterTime, rawTime time.Duration
+	b.ResetTimer()
+	for n := range b.N {
+		b.StopTimer()
+		ops, ld := makeBatch(n)
+		b.StartTimer()
+		start := time.Now()
+		if err := exp.pushLogs(ctx, ld); err != nil {
+			b.Fatal(err)
+		}
+		exporterTime += time.Since(start)
+		rawTime += rawInsert(ops)
+	}
+	rows := float64(b.N * batchSize)
+	b.ReportMetric(rows/exporterTime.Seconds(), "exporter_rows/s")
+	b.ReportMetric(rows/rawTime.Seconds(), "raw_rows/s")
+	b.ReportMetric(rawTime.Seconds()/exporterTime.Seconds(), "ratio")
+}

@@ -1,0 +1,40 @@
+package eventsqueryextension // import "github.com/otelcol-events/otelcol-events/extension/eventsqueryextension"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/extension"
+
+	"github.com/otelcol-events/otelcol-events/internal/storage"
+)
+
+var componentType = component.MustNewType("eventsquery")
+
+const (
+	defaultEndpoint     = "localhost:8081"
+	defaultMaxLimit     = 1000
+	defaultQueryTimeout = 10 * time.Second
+)
+
+// NewFactory creates a factory for the eventsquery extension.
+func NewFactory() extension.Factory {
+	return extension.NewFactory(componentType, createDefaultConfig, createExtension, component.StabilityLevelAlpha)
+}
+
+func createDefaultConfig() component.Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultEndpoint
+	return &Config{
+		ServerConfig: server,
+		ClickHouse:   storage.NewDefaultConfig(),
+		MaxLimit:     defaultMaxLimit,
+		QueryTimeout: defaultQueryTimeout,
+	}
+}
+
+func createExtension(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
+	return newQueryExtension(cfg.(*Config), set, openStorage), nil
+}

@@ -1,0 +1,472 @@
+package eventsqueryextension // import "github.com/otelcol-events/otelcol-events/extension/eventsqueryextension"
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
+	"github.com/otelcol-events/otelcol-events/internal/storage"
+)
+
+// reader is what the routes need from the store; *storage.Store implements it.
+type reader interface {
+	Event(ctx context.Context, id string) (*storage.StoredEvent, error)
+	Conversation(ctx context.Context, conversationID string, after *storage.ConversationCursor, limit int) ([]storage.StoredEvent, error)
+	ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayCount, error)
+	Latency(ctx context.Context, f storage.LatencyFilter, limit int) ([]storage.LatencyRow, error)
+	TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error)
+	Ping(ctx context.Context) error
+}
+
+var _ reader = (*storage.Store)(nil)
+
+// Parameter ranges and defaults of docs/api.md.
+const (
+	defaultConversationLimit = 100
+	defaultLatencyLimit      = 50
+	defaultTopErrorsLimit    = 10
+	defaultMinEvents         = 1
+	defaultDays              = 7
+	maxDays                  = 366
+
+	retryAfter = time.Second
+	// timestampLayout is RFC 3339 with milliseconds, as the API writes it.
+	timestampLayout = "2006-01-02T15:04:05.000Z07:00"
+	allowedMethods  = "GET, HEAD"
+	// noUpperBound marks a parameter with only a lower bound.
+	noUpperBound = math.MaxInt32
+	// maxEchoedValue bounds how much of a bad parameter an error repeats.
+	maxEchoedValue = 64
+)
+
+const (
+	routeEvent        = "/event/"
+	routeConversation = "/events/conversation/"
+	routeErrors       = "/analytics/errors"
+	routeLatency      = "/analytics/latency"
+	routeTopErrors    = "/analytics/sessions/top-errors"
+	routeHealth       = "/health"
+)
+
+type handler struct {
+	getReader    func(context.Context) (reader, error)
+	logger       *zap.Logger
+	maxLimit     int
+	queryTimeout time.Duration
+	limits       event.Limits
+	now          func() time.Time
+}
+
+func newHandler(cfg *Config, logger *zap.Logger, getReader func(context.Context) (reader, error)) *handler {
+	return &handler{
+		getReader:    getReader,
+		logger:       logger,
+		maxLimit:     cfg.MaxLimit,
+		queryTimeout: cfg.QueryTimeout,
+		limits:       event.DefaultLimits(),
+		now:          time.Now,
+	}
+}
+
+// paramError is a bad request parameter: 400 invalid_parameter.
+type paramError struct{ message string }
+
+func (e *paramError) Error() string { return e.message }
+
+func badParam(format string, args ...any) *paramError {
+	return &paramError{message: fmt.Sprintf(format, args...)}
+}
+
+// route answers one request whose parameters are valid; it returns the
+// status and body, or an error that writeError maps.
+type route func(ctx context.Context, r reader) (int, any, error)
+
+// ServeHTTP routes the read API. The routes are few and fixed, so a switch
+// keeps 404 and 405 answers in the API's JSON shape.
+func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	path := req.URL.EscapedPath()
+	var (
+		prepare func(q url.Values, param string) (route, error)
+		param   string
+	)
+	switch {
+	case path == routeHealth:
+		h.serveHealth(w, req)
+		return
+	case path == routeErrors:
+		prepare = h.errorCounts
+	case path == routeLatency:
+		prepare = h.latency
+	case path == routeTopErrors:
+		prepare = h.topErrorSessions
+	case strings.HasPrefix(path, routeEvent) && len(path) > len(routeEvent):
+		prepare, param = h.event, strings.TrimPrefix(path, routeEvent)
+	case strings.HasPrefix(path, routeConversation) && len(path) > len(routeConversation):
+		prepare, param = h.conversation, strings.TrimPrefix(path, routeConversation)
+	default:
+		httpapi.WriteError(w, http.StatusNotFound, httpapi.CodeNotFound, "no route "+req.Method+" "+path)
+		return
+	}
+	if !readMethod(req) {
+		httpapi.WriteMethodNotAllowed(w, req, allowedMethods)
+		return
+	}
+	if param != "" {
+		// Ids may hold any byte, '/' included, sent escaped (%2F).
+		unescaped, err := url.PathUnescape(param)
+		if err != nil {
+			httpapi.WriteError(w, http.StatusBadRequest, httpapi.CodeInvalidParameter, "path: malformed escape in "+strconv.Quote(clip(param)))
+			return
+		}
+		param = unescaped
+	}
+	do, err := prepare(req.URL.Query(), param)
+	if err != nil {
+		h.writeError(w, req, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), h.queryTimeout)
+	defer cancel()
+	r, err := h.getReader(ctx)
+	if err != nil {
+		h.writeError(w, req, err)
+		return
+	}
+	status, body, err := do(ctx, r)
+	if err != nil {
+		h.writeError(w, req, err)
+		return
+	}
+	httpapi.WriteJSON(w, status, body)
+}
+
+func readMethod(req *http.Request) bool {
+	return req.Method == http.MethodGet || req.Method == http.MethodHead
+}
+
+// writeError is the one place that maps errors to HTTP answers.
+func (h *handler) writeError(w http.ResponseWriter, req *http.Request, err error) {
+	var pe *paramError
+	switch {
+	case errors.As(err, &pe):
+		httpapi.WriteError(w, http.StatusBadRequest, httpapi.CodeInvalidParameter, pe.message)
+	case errors.Is(err, storage.ErrNotFound):
+		httpapi.WriteError(w, http.StatusNotFound, httpapi.CodeNotFound, "no event with this id (unknown or deleted)")
+	case errors.Is(err, context.DeadlineExceeded):
+		h.logger.Warn("query timed out", zap.String("path", req.URL.Path), zap.Duration("query_timeout", h.queryTimeout), zap.Error(err))
+		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
+			fmt.Sprintf("the query did not finish within %s; retry later", h.queryTimeout), retryAfter)
+	case errors.Is(err, context.Canceled) && req.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		h.logger.Debug("request canceled by the client", zap.String("path", req.URL.Path))
+		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable, "request canceled", retryAfter)
+	default:
+		h.logger.Warn("read failed", zap.String("path", req.URL.Path), zap.Error(err))
+		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
+			"ClickHouse cannot answer now; retry later: "+err.Error(), retryAfter)
+	}
+}
+
+func (h *handler) serveHealth(w http.ResponseWriter, req *http.Request) {
+	if !readMethod(req) {
+		httpapi.WriteMethodNotAllowed(w, req, allowedMethods)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), h.queryTimeout)
+	defer cancel()
+	r, err := h.getReader(ctx)
+	if err == nil {
+		err = r.Ping(ctx)
+	}
+	if err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, healthJSON{Status: "degraded", ClickHouse: err.Error()})
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, healthJSON{Status: "ok", ClickHouse: "ok"})
+}
+
+type healthJSON struct {
+	Status     string `json:"status"`
+	ClickHouse string `json:"clickhouse"`
+}
+
+// eventJSON is an event as docs/api.md shows it.
+type eventJSON struct {
+	ID             string            `json:"id"`
+	ConversationID string            `json:"conversation_id"`
+	EventName      string            `json:"event_name"`
+	Input          string            `json:"input"`
+	Output         string            `json:"output"`
+	Latency        float64           `json:"latency"`
+	Error          string            `json:"error"`
+	Timestamp      string            `json:"timestamp"`
+	Attributes     map[string]string `json:"attributes"`
+	Version        uint64            `json:"version"`
+}
+
+func toEventJSON(e *storage.StoredEvent) eventJSON {
+	attrs := make(map[string]string, len(e.Attributes))
+	for _, a := range e.Attributes {
+		attrs[a.Key] = a.Value
+	}
+	return eventJSON{
+		ID:             e.ID,
+		ConversationID: e.ConversationID,
+		EventName:      e.Name,
+		Input:          e.Input,
+		Output:         e.Output,
+		Latency:        e.LatencyMs,
+		Error:          e.Error,
+		Timestamp:      e.Timestamp.UTC().Format(timestampLayout),
+		Attributes:     attrs,
+		Version:        e.Revision,
+	}
+}
+
+func (h *handler) event(_ url.Values, id string) (route, error) {
+	if verr := h.limits.ValidateID(id); verr != nil {
+		return nil, badParam("%s", verr.Error())
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		e, err := r.Event(ctx, id)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, toEventJSON(e), nil
+	}, nil
+}
+
+type conversationJSON struct {
+	ConversationID string      `json:"conversation_id"`
+	Events         []eventJSON `json:"events"`
+	NextCursor     *string     `json:"next_cursor"`
+}
+
+func (h *handler) conversation(q url.Values, convID string) (route, error) {
+	if err := h.checkKeyField("conversation_id", convID); err != nil {
+		return nil, err
+	}
+	limit, err := intParam(q, "limit", defaultConversationLimit, 1, h.maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	var after *storage.ConversationCursor
+	if c := q.Get("cursor"); c != "" {
+		if after, err = decodeCursor(c); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		// One more than asked tells whether there is a next page.
+		events, err := r.Conversation(ctx, convID, after, limit+1)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := conversationJSON{ConversationID: convID, Events: make([]eventJSON, 0, min(len(events), limit))}
+		if len(events) > limit {
+			events = events[:limit]
+			last := events[limit-1]
+			next := encodeCursor(storage.ConversationCursor{TimestampMs: last.Timestamp.UnixMilli(), ID: last.ID})
+			out.NextCursor = &next
+		}
+		for i := range events {
+			out.Events = append(out.Events, toEventJSON(&events[i]))
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+// cursorJSON is the content of a conversation cursor: the position of the
+// last event of the previous page.
+type cursorJSON struct {
+	TimestampMs *int64  `json:"t"`
+	ID          *string `json:"i"`
+}
+
+func encodeCursor(c storage.ConversationCursor) string {
+	data, _ := json.Marshal(cursorJSON{TimestampMs: &c.TimestampMs, ID: &c.ID})
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+func decodeCursor(s string) (*storage.ConversationCursor, error) {
+	bad := badParam("cursor: not a next_cursor of this API; pass next_cursor of the previous page unchanged, or no cursor for the first page")
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var c cursorJSON
+	if err := dec.Decode(&c); err != nil || dec.More() || c.TimestampMs == nil || c.ID == nil || *c.ID == "" {
+		return nil, bad
+	}
+	return &storage.ConversationCursor{TimestampMs: *c.TimestampMs, ID: *c.ID}, nil
+}
+
+type errorCountsJSON struct {
+	EventName string         `json:"event_name"`
+	Days      int            `json:"days"`
+	Data      []dayCountJSON `json:"data"`
+}
+
+type dayCountJSON struct {
+	Date   string `json:"date"`
+	Errors int64  `json:"errors"`
+}
+
+func (h *handler) errorCounts(q url.Values, _ string) (route, error) {
+	name := q.Get("event_name")
+	if name == "" {
+		return nil, badParam("event_name: required (the event name whose errors to count)")
+	}
+	if err := h.checkKeyField("event_name", name); err != nil {
+		return nil, err
+	}
+	days, err := intParam(q, "days", defaultDays, 1, maxDays)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		counts, err := r.ErrorCounts(ctx, name, days, h.now())
+		if err != nil {
+			return 0, nil, err
+		}
+		out := errorCountsJSON{EventName: name, Days: days, Data: make([]dayCountJSON, len(counts))}
+		for i, c := range counts {
+			out.Data[i] = dayCountJSON{Date: c.Date, Errors: c.Errors}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+type latencyJSON struct {
+	Data []latencyRowJSON `json:"data"`
+}
+
+type latencyRowJSON struct {
+	EventName      string  `json:"event_name"`
+	ConversationID string  `json:"conversation_id"`
+	P95Latency     float64 `json:"p95_latency"`
+	Count          uint64  `json:"count"`
+}
+
+func (h *handler) latency(q url.Values, _ string) (route, error) {
+	limit, err := intParam(q, "limit", defaultLatencyLimit, 1, h.maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	var filter storage.LatencyFilter
+	if name := q.Get("event_name"); name != "" {
+		if err := h.checkKeyField("event_name", name); err != nil {
+			return nil, err
+		}
+		filter.EventName = name
+	}
+	if q.Has("days") {
+		days, err := intParam(q, "days", 0, 1, maxDays)
+		if err != nil {
+			return nil, err
+		}
+		filter.Since = startOfDay(h.now(), days)
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		rows, err := r.Latency(ctx, filter, limit)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := latencyJSON{Data: make([]latencyRowJSON, len(rows))}
+		for i, row := range rows {
+			out.Data[i] = latencyRowJSON{EventName: row.EventName, ConversationID: row.ConversationID, P95Latency: row.P95, Count: row.Count}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+// startOfDay returns the first instant of the UTC day days-1 days before
+// now's, so that days=1 means today.
+func startOfDay(now time.Time, days int) time.Time {
+	return now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
+}
+
+type topErrorsJSON struct {
+	Data []sessionErrorsJSON `json:"data"`
+}
+
+type sessionErrorsJSON struct {
+	ConversationID string  `json:"conversation_id"`
+	Errors         int64   `json:"errors"`
+	Total          int64   `json:"total"`
+	ErrorRate      float64 `json:"error_rate"`
+}
+
+func (h *handler) topErrorSessions(q url.Values, _ string) (route, error) {
+	limit, err := intParam(q, "limit", defaultTopErrorsLimit, 1, h.maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	minEvents, err := intParam(q, "min_events", defaultMinEvents, 1, noUpperBound)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		rows, err := r.TopErrorSessions(ctx, minEvents, limit)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := topErrorsJSON{Data: make([]sessionErrorsJSON, len(rows))}
+		for i, row := range rows {
+			var rate float64
+			if row.Total > 0 {
+				rate = float64(row.Errors) / float64(row.Total)
+			}
+			out.Data[i] = sessionErrorsJSON{ConversationID: row.ConversationID, Errors: row.Errors, Total: row.Total, ErrorRate: rate}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+// intParam parses an optional integer parameter strictly: digits only (an
+// optional sign), within [lo, hi]; def when the parameter is absent.
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	raw := q.Get(name)
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		if hi == noUpperBound {
+			return 0, badParam("%s: must be an integer >= %d, got %q", name, lo, clip(raw))
+		}
+		return 0, badParam("%s: must be an integer between %d and %d, got %q", name, lo, hi, clip(raw))
+	}
+	return n, nil
+}
+
+// checkKeyField refuses a conversation_id or event_name that no event can
+// have, before it reaches a query.
+func (h *handler) checkKeyField(name, value string) error {
+	if len(value) > h.limits.MaxKeyFieldBytes {
+		return badParam("%s: must be at most %d bytes, got %d", name, h.limits.MaxKeyFieldBytes, len(value))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) <= maxEchoedValue {
+		return s
+	}
+	return s[:maxEchoedValue] + "..."
+}

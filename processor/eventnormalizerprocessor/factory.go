@@ -1,0 +1,39 @@
+package eventnormalizerprocessor // import "github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+var componentType = component.MustNewType("eventnormalizer")
+
+// NewFactory creates a factory for the eventnormalizer processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(
+		componentType,
+		createDefaultConfig,
+		processor.WithLogs(createLogsProcessor, component.StabilityLevelAlpha),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{Limits: newLimitsConfig(event.DefaultLimits())}
+}
+
+func createLogsProcessor(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	n, err := newNormalizer(cfg.(*Config), set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, n.processLogs,
+		processorhelper.WithShutdown(n.shutdown),
+		// The input is read, never changed: the output is a new plog.Logs.
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+	)
+}

@@ -1,0 +1,245 @@
+package eventnormalizerprocessor // import "github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor"
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// The attributes a non-canonical record may carry each field under, in order
+// of precedence: the event API's names first, then the OpenTelemetry
+// semantic conventions (GenAI, session, error, exception). README.md has the
+// same table.
+var (
+	idKeys             = []string{event.AttrID, "id"}
+	conversationIDKeys = []string{"conversation_id", "gen_ai.conversation.id", "session.id"}
+	// The record's EventName field ranks between these two lists.
+	eventNameKeys         = []string{"event_name", event.AttrName}
+	eventNameFallbackKeys = []string{"gen_ai.operation.name"}
+	inputKeys             = []string{"input", "gen_ai.input.messages", "gen_ai.prompt"}
+	outputKeys            = []string{"output", "gen_ai.output.messages", "gen_ai.completion"}
+	latencyKeys           = []string{"latency", "latency_ms", "duration_ms"}
+	errorKeys             = []string{"error", "error.type", "exception.message"}
+)
+
+// conversion is the outcome of converting one non-canonical record.
+type conversion struct {
+	op event.Operation
+	// omitted counts the string attributes left out for breaking the limits.
+	omitted int
+}
+
+// recordView reads one non-canonical record and remembers which of its
+// attributes became event fields, so that they are not repeated among the
+// event's attributes.
+type recordView struct {
+	attrs pcommon.Map
+	used  []string
+}
+
+// first returns the first of keys that is present with a value: an empty
+// string or an empty value counts as absent.
+func (r *recordView) first(keys []string) (string, pcommon.Value, bool) {
+	for _, k := range keys {
+		if v, ok := r.attrs.Get(k); ok && present(v) {
+			r.used = append(r.used, k)
+			return k, v, true
+		}
+	}
+	return "", pcommon.Value{}, false
+}
+
+func present(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return false
+	case pcommon.ValueTypeStr:
+		return v.Str() != ""
+	default:
+		return true
+	}
+}
+
+func wrongType(field, key string, v pcommon.Value, want string) *event.ValidationError {
+	return &event.ValidationError{
+		Code:    event.CodeInvalidField,
+		Field:   field,
+		Message: fmt.Sprintf("attribute %s must be %s, got %s", key, want, v.Type()),
+	}
+}
+
+// stringField reads a field that must be a string (ids and the key fields).
+func stringField(field, key string, v pcommon.Value) (string, *event.ValidationError) {
+	if v.Type() != pcommon.ValueTypeStr {
+		return "", wrongType(field, key, v, "a string")
+	}
+	return v.Str(), nil
+}
+
+// textField renders input and output: strings as they are, structured GenAI
+// messages (maps, slices) as JSON.
+func textField(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return v.AsString()
+}
+
+// convert turns a record that is not canonical into a create operation,
+// validated against the limits and given an id when it has none; the caller
+// stamps the version. resource holds the attributes of the record's
+// resource, a fallback for the conversation id. A record that cannot become
+// an event yields an *event.ValidationError, its drop reason.
+func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.Time) (conversion, error) {
+	r := recordView{attrs: lr.Attributes(), used: make([]string, 0, 8)}
+	op := event.Operation{Op: event.OpCreate, Set: event.AllFields}
+
+	if k, v, ok := r.first(idKeys); ok {
+		id, err := stringField("id", k, v)
+		if err != nil {
+			return conversion{}, err
+		}
+		op.ID = id
+	}
+
+	k, v, ok := r.first(conversationIDKeys)
+	if !ok {
+		res := recordView{attrs: resource}
+		k, v, ok = res.first(conversationIDKeys)
+	}
+	if ok {
+		id, err := stringField("conversation_id", k, v)
+		if err != nil {
+			return conversion{}, err
+		}
+		op.ConversationID = id
+	}
+
+	if k, v, ok := r.first(eventNameKeys); ok {
+		name, err := stringField("event_name", k, v)
+		if err != nil {
+			return conversion{}, err
+		}
+		op.Name = name
+	} else if name := lr.EventName(); name != "" {
+		op.Name = name
+	} else if k, v, ok := r.first(eventNameFallbackKeys); ok {
+		name, err := stringField("event_name", k, v)
+		if err != nil {
+			return conversion{}, err
+		}
+		op.Name = name
+	}
+
+	if _, v, ok := r.first(inputKeys); ok {
+		op.Input = textField(v)
+	}
+	if _, v, ok := r.first(outputKeys); ok {
+		op.Output = textField(v)
+	}
+
+	if k, v, ok := r.first(latencyKeys); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeDouble:
+			op.LatencyMs = v.Double()
+		case pcommon.ValueTypeInt:
+			op.LatencyMs = float64(v.Int())
+		default:
+			return conversion{}, wrongType("latency", k, v, "a number")
+		}
+	}
+
+	if _, v, ok := r.first(errorKeys); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeBool:
+			// error=true is a flag without a message (OpenTracing style).
+			if v.Bool() {
+				op.Error = "error"
+			}
+		default:
+			op.Error = textField(v)
+		}
+	} else if isErrorSeverity(lr) {
+		op.Error = "error"
+		if body := lr.Body(); body.Type() == pcommon.ValueTypeStr && body.Str() != "" {
+			op.Error = body.Str()
+		}
+	}
+
+	switch {
+	case lr.Timestamp() != 0:
+		op.Timestamp = lr.Timestamp().AsTime().UTC()
+	case lr.ObservedTimestamp() != 0:
+		op.Timestamp = lr.ObservedTimestamp().AsTime().UTC()
+	default:
+		op.Timestamp = now.UTC()
+	}
+
+	var omitted int
+	op.Attributes, omitted = n.extraAttributes(&r)
+
+	if op.ID == "" {
+		id, err := n.newID()
+		if err != nil {
+			return conversion{}, fmt.Errorf("generate event id: %w", err)
+		}
+		op.ID = id
+	}
+	if err := n.limits.Validate(&op); err != nil {
+		return conversion{}, err
+	}
+	return conversion{op: op, omitted: omitted}, nil
+}
+
+// isErrorSeverity reports a record logged at ERROR or above: by its severity
+// number, or by its severity text when the sender set no number.
+func isErrorSeverity(lr plog.LogRecord) bool {
+	if sev := lr.SeverityNumber(); sev != plog.SeverityNumberUnspecified {
+		return sev >= plog.SeverityNumberError
+	}
+	switch strings.ToUpper(lr.SeverityText()) {
+	case "ERROR", "FATAL", "CRITICAL", "ALERT", "EMERGENCY":
+		return true
+	}
+	return false
+}
+
+// extraAttributes keeps the record's string attributes that did not become a
+// field. Those the limits forbid are left out rather than costing the whole
+// event: an empty or too long key, a too long or invalid value, and, in key
+// order, those beyond MaxAttributes.
+func (n *normalizer) extraAttributes(r *recordView) ([]event.Attribute, int) {
+	var (
+		attrs   []event.Attribute
+		omitted int
+	)
+	r.attrs.Range(func(k string, v pcommon.Value) bool {
+		if v.Type() != pcommon.ValueTypeStr || slices.Contains(r.used, k) {
+			return true
+		}
+		if !n.validAttribute(k, v.Str()) {
+			omitted++
+			return true
+		}
+		attrs = append(attrs, event.Attribute{Key: k, Value: v.Str()})
+		return true
+	})
+	event.SortAttributes(attrs)
+	if len(attrs) > n.limits.MaxAttributes {
+		omitted += len(attrs) - n.limits.MaxAttributes
+		attrs = attrs[:n.limits.MaxAttributes]
+	}
+	return attrs, omitted
+}
+
+func (n *normalizer) validAttribute(key, value string) bool {
+	return key != "" && len(key) <= n.limits.MaxAttributeBytes && utf8.ValidString(key) &&
+		len(value) <= n.limits.MaxAttributeBytes && utf8.ValidString(value)
+}

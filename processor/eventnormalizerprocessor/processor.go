@@ -1,0 +1,212 @@
+package eventnormalizerprocessor // import "github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor"
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// reasonInvalidCanonical is the drop reason of a record that carries
+// event.op but does not decode as a canonical event.
+const reasonInvalidCanonical = "invalid_canonical"
+
+var (
+	outcomePassed    = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "passed")))
+	outcomeConverted = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "converted")))
+	outcomeDropped   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "dropped")))
+)
+
+type normalizer struct {
+	limits event.Limits
+	clock  *event.Clock
+	logger *zap.Logger
+	drops  *dropLog
+	now    func() time.Time
+	newID  func() (string, error)
+
+	records metric.Int64Counter
+	dropped metric.Int64Counter
+	omitted metric.Int64Counter
+}
+
+func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, error) {
+	meter := set.MeterProvider.Meter("github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor")
+	records, err := meter.Int64Counter("otelcol_events_normalizer_records",
+		metric.WithDescription("Log records seen by the normalizer, by outcome (passed, converted, dropped)."),
+		metric.WithUnit("{record}"))
+	if err != nil {
+		return nil, err
+	}
+	dropped, err := meter.Int64Counter("otelcol_events_normalizer_dropped_records",
+		metric.WithDescription("Log records dropped because they cannot become a valid event, by reason."),
+		metric.WithUnit("{record}"))
+	if err != nil {
+		return nil, err
+	}
+	omitted, err := meter.Int64Counter("otelcol_events_normalizer_omitted_attributes",
+		metric.WithDescription("String attributes of converted records left out of the event because they break the limits."),
+		metric.WithUnit("{attribute}"))
+	if err != nil {
+		return nil, err
+	}
+	return &normalizer{
+		limits:  cfg.Limits.limits(),
+		clock:   event.NewClock(),
+		logger:  set.Logger,
+		drops:   newDropLog(set.Logger, "dropped log records that cannot become events"),
+		now:     time.Now,
+		newID:   newEventID,
+		records: records,
+		dropped: dropped,
+		omitted: omitted,
+	}, nil
+}
+
+func newEventID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+func (n *normalizer) shutdown(context.Context) error {
+	n.drops.flush()
+	return nil
+}
+
+// accepted is a record that goes on: a canonical record passed as it is, or
+// the operation a record was converted to.
+type accepted struct {
+	record    plog.LogRecord
+	op        event.Operation
+	converted bool
+}
+
+// processLogs replaces every record by its canonical encoding. When every
+// record already was a valid canonical event the batch goes on unchanged;
+// otherwise the output is a new batch (canonical records are self-contained,
+// so the senders' resources and scopes are not kept). When every record is
+// dropped nothing goes on.
+func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	total := ld.LogRecordCount()
+	if total == 0 {
+		return ld, nil
+	}
+	now := n.now()
+	var (
+		out      = make([]accepted, 0, total)
+		reasons  map[string]int
+		example  error
+		omitted  int
+		nConvert int
+	)
+	drop := func(reason string, err error) {
+		if reasons == nil {
+			reasons = map[string]int{}
+		}
+		reasons[reason]++
+		if example == nil {
+			example = err
+		}
+		n.logger.Debug("dropped log record", zap.String("reason", reason), zap.Error(err))
+	}
+
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			lrs := sls.At(j).LogRecords()
+			for k := range lrs.Len() {
+				lr := lrs.At(k)
+				if _, canonical := lr.Attributes().Get(event.AttrOp); canonical {
+					op, err := event.UnmarshalLogRecord(lr)
+					if err != nil {
+						drop(reasonInvalidCanonical, err)
+						continue
+					}
+					if verr := n.limits.Validate(&op); verr != nil {
+						drop(dropReason(verr), verr)
+						continue
+					}
+					out = append(out, accepted{record: lr, op: op})
+					continue
+				}
+				conv, err := n.convert(lr, rl.Resource().Attributes(), now)
+				if err != nil {
+					var verr *event.ValidationError
+					if !errors.As(err, &verr) {
+						return ld, err
+					}
+					drop(dropReason(verr), verr)
+					continue
+				}
+				conv.op.Version = n.clock.Next()
+				out = append(out, accepted{op: conv.op, converted: true})
+				omitted += conv.omitted
+				nConvert++
+			}
+		}
+	}
+
+	n.count(ctx, len(out)-nConvert, nConvert, omitted, reasons)
+	if len(reasons) > 0 {
+		n.drops.add(now, reasons, example)
+	}
+	if len(out) == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	// Every record goes out in a resource of its own keyed by the event id,
+	// so that the kafka exporter sends all operations of an id to one
+	// partition (partition_logs_by_resource_attributes).
+	result := plog.NewLogs()
+	result.ResourceLogs().EnsureCapacity(len(out))
+	for i := range out {
+		if out[i].converted {
+			event.AppendOperation(result, &out[i].op, now)
+		} else {
+			event.AppendRecord(result, out[i].op.ID, out[i].record)
+		}
+	}
+	return result, nil
+}
+
+func (n *normalizer) count(ctx context.Context, passed, converted, omitted int, reasons map[string]int) {
+	if passed > 0 {
+		n.records.Add(ctx, int64(passed), outcomePassed)
+	}
+	if converted > 0 {
+		n.records.Add(ctx, int64(converted), outcomeConverted)
+	}
+	if omitted > 0 {
+		n.omitted.Add(ctx, int64(omitted))
+	}
+	dropped := 0
+	for reason, c := range reasons {
+		dropped += c
+		n.dropped.Add(ctx, int64(c), metric.WithAttributes(attribute.String("reason", reason)))
+	}
+	if dropped > 0 {
+		n.records.Add(ctx, int64(dropped), outcomeDropped)
+	}
+}
+
+// dropReason names a validation failure as <code>:<field>. Attribute errors
+// name the attribute's key; the reason keeps only "attributes" so that the
+// metric's cardinality stays bounded.
+func dropReason(err *event.ValidationError) string {
+	field, _, _ := strings.Cut(err.Field, ".")
+	return err.Code + ":" + field
+}

@@ -1,0 +1,62 @@
+package eventsreceiver
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.NewIDWithName(componentType, name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ServerConfig.NetAddr.Endpoint != "localhost:8080" || cfg.MaxBatchItems != 10_000 || cfg.Query != nil {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	cfg, err = loadConfig(t, "custom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ServerConfig.NetAddr.Endpoint != "0.0.0.0:9090" || cfg.ServerConfig.MaxRequestBodySize != 1<<20 ||
+		cfg.MaxBatchItems != 7 || cfg.RetryAfter != 5*time.Second || cfg.Query == nil || cfg.Query.String() != "eventsquery" ||
+		!cfg.ServerConfig.CORS.HasValue() || !cfg.ServerConfig.Auth.HasValue() {
+		t.Fatalf("custom = %+v", cfg)
+	}
+}
+
+func TestInvalidConfigReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(t, "invalid")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"endpoint", "max_batch_items", "retry_after", "max_request_body_size"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not mention %s", err, want)
+		}
+	}
+}
