@@ -62,6 +62,7 @@ $(BUILDER):
 
 .PHONY: generate
 generate: $(BUILDER) ## regenerate cmd/otelcol-events from builder-config.yaml
+	mkdir -p $(DIST_DIR)
 	$(BUILDER) --config builder-config.yaml --skip-compilation
 
 .PHONY: check-generated

@@ -2,11 +2,11 @@ package event // import "github.com/otelcol-events/otelcol-events/internal/event
 
 // State is the stored, merged state of one event id.
 //
-// Every field is a last-writer-wins register keyed by the version of the
-// operation that set it, and a delete is a final tombstone. Apply is
-// therefore commutative and idempotent: replays, duplicates and operations
-// that arrive out of order (an update before its create) end in the same
-// state as the ordered sequence.
+// Every field is a last-writer-wins register keyed by the rank of the
+// operation that set it (updates above creates, then by version), and a
+// delete is a final tombstone. Apply is therefore commutative and idempotent:
+// replays, duplicates and operations that arrive out of order (an update
+// before its create) end in the same state whatever the order.
 type State struct {
 	ID string
 	// Revision counts the stored changes of this state; storage keeps the row
@@ -19,7 +19,8 @@ type State struct {
 	// first is kept but stays invisible until its create arrives.
 	Created bool
 	Deleted bool
-	// FieldVersions holds, per Field, the version of the operation that set it.
+	// FieldVersions holds, per Field, the rank of the operation that set it:
+	// its version, with updateRank added for an update.
 	FieldVersions [NumFields]uint64
 	Event
 }
@@ -46,11 +47,12 @@ func (s *State) Apply(op *Operation) bool {
 		s.Created = true
 		changed = true
 	}
+	rank := fieldRank(op)
 	for f := range NumFields {
-		if !set.Has(f) || op.Version <= s.FieldVersions[f] {
+		if !set.Has(f) || rank <= s.FieldVersions[f] {
 			continue
 		}
-		s.FieldVersions[f] = op.Version
+		s.FieldVersions[f] = rank
 		s.setField(f, &op.Event)
 		changed = true
 	}
@@ -58,6 +60,19 @@ func (s *State) Apply(op *Operation) bool {
 		s.Version = max(s.Version, op.Version)
 	}
 	return changed
+}
+
+// updateRank is set in the field rank of updates: an update is a patch on
+// the create, so its fields win over the create's whatever their versions
+// (versions are Unix nanoseconds, far below 2^63). Among updates, and among
+// creates of the same id, the newer version wins.
+const updateRank = 1 << 63
+
+func fieldRank(op *Operation) uint64 {
+	if op.Op == OpUpdate {
+		return op.Version | updateRank
+	}
+	return op.Version
 }
 
 func (s *State) setField(f Field, from *Event) {

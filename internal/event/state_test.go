@@ -70,6 +70,26 @@ func TestStateApply(t *testing.T) {
 			},
 		},
 		{
+			name:        "an update wins over a create accepted after it",
+			ops:         []Operation{update("a", 1, setError("timeout")), create("a", 2, "n", "")},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.Error != "timeout" || s.Input != "in" {
+					t.Fatalf("state = %+v", s)
+				}
+			},
+		},
+		{
+			name:        "a newer create replaces an older create",
+			ops:         []Operation{create("a", 1, "first", ""), create("a", 2, "second", "")},
+			wantVisible: true, wantCreated: true,
+			check: func(t *testing.T, s *State) {
+				if s.Name != "second" {
+					t.Fatalf("name = %q", s.Name)
+				}
+			},
+		},
+		{
 			name:        "update alone stays invisible",
 			ops:         []Operation{update("a", 2, setError("timeout"))},
 			wantVisible: false, wantCreated: false,

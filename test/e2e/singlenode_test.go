@@ -154,7 +154,8 @@ func TestWriteSemanticsOnServer(t *testing.T) {
 	c := startCollector(t, "config/single-node.yaml", env, port)
 	conv := uniqueName("conv")
 
-	// An update and a delete of ids whose create comes later.
+	// An update and a delete of ids whose create is accepted later: the
+	// delete stays final, the update is a patch on the create.
 	if r := call(t, "PUT", c.baseURL+"/event/late-1", `{"error":"late"}`); r.status != 202 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
