@@ -15,8 +15,6 @@ CHDB_LIB    := $(CACHE)/chdb/libchdb.so
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.cache/*' -not -name '*_test.go') $(shell find . -name '*.sql' -not -path './.cache/*') go.mod go.sum
 FUZZTIME    ?= 20s
 
-export CGO_ENABLED ?= 0
-
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -79,7 +77,7 @@ check-generated: $(BUILDER) ## fail when cmd/otelcol-events is stale against bui
 build: $(BINARY) ## build bin/otelcol-events from cmd/otelcol-events
 
 $(BINARY): $(GO_SOURCES) $(wildcard $(DIST_DIR)/*.go) $(DIST_DIR)/go.mod
-	cd $(DIST_DIR) && go build -trimpath -o $(BINARY) .
+	cd $(DIST_DIR) && CGO_ENABLED=0 go build -trimpath -o $(BINARY) .
 
 .PHONY: clean
 clean: ## remove build output (keeps .cache)

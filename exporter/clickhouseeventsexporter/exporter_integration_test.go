@@ -49,8 +49,10 @@ func TestExporterWritesThroughThePipeline(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Database = database
 			engine.set(cfg)
-			// No queue: ConsumeLogs returns once the rows are in ClickHouse.
+			// No queue: ConsumeLogs returns once the rows are in ClickHouse;
+			// no retries: a failure shows at once.
 			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			cfg.BackOffConfig.Enabled = false
 			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -56,9 +56,7 @@ var migrations = []string{
 	"create_database.sql",
 	"create_events.sql",
 	"create_event_state.sql",
-	"create_event_ops.sql",
-	"create_ops_to_state.sql",
-	"create_ops_to_events.sql",
+	"create_state_to_events.sql",
 }
 
 // queries holds the rendered read and lookup statements.

@@ -130,7 +130,7 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 	if err != nil {
 		return res, err
 	}
-	var w opsWriter
+	var w stateWriter
 	for start := 0; start < len(order); {
 		id := ops[order[start]].ID
 		end := start
@@ -156,19 +156,12 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 		}
 		res.Changed++
 		next.Revision = old.Revision + 1
-		w.addState(&next)
-		same := old.Visible() && next.Visible() && old.SameAnalytics(&next.Event)
-		if old.Visible() && !same {
-			w.addRow(old, -1)
-		}
-		if next.Visible() && !same {
-			w.addRow(&next, 1)
-		}
+		w.add(old, &next)
 	}
 	if w.len() == 0 {
 		return res, nil
 	}
-	if err := s.conn.Insert(ctx, s.dialect.Database+".event_ops", w.columns()); err != nil {
+	if err := s.conn.Insert(ctx, s.dialect.Database+".event_state", w.columns()); err != nil {
 		return ApplyResult{}, fmt.Errorf("write %d state changes: %w", res.Changed, err)
 	}
 	return res, nil
@@ -226,82 +219,81 @@ func zipAttributes(keys, values []string) []event.Attribute {
 	return attrs
 }
 
-// opsWriter accumulates the columns of one event_ops insert.
-type opsWriter struct {
-	target, created, deleted []uint8
-	sign                     []int8
-	id, conv, name           []string
-	input, output, errMsg    []string
-	revision, version        []uint64
-	fieldVersions            [][]uint64
-	ts                       []time.Time
-	tsMs                     []int64
-	latency                  []float64
-	attrKeys, attrValues     [][]string
+// stateWriter accumulates the columns of one event_state insert.
+type stateWriter struct {
+	id, conv, name, input, output, errMsg []string
+	revision, version                     []uint64
+	created, deleted, emitPrev, emitNew   []uint8
+	fieldVersions                         [][]uint64
+	ts, prevTS                            []time.Time
+	tsMs, prevTsMs                        []int64
+	latency, prevLatency                  []float64
+	attrKeys, attrValues                  [][]string
+	prevConv, prevName                    []string
+	prevIsError                           []uint8
 }
 
-func (w *opsWriter) len() int { return len(w.id) }
+func (w *stateWriter) len() int { return len(w.id) }
 
-func (w *opsWriter) add(st *event.State, target uint8, sign int8) {
-	w.target = append(w.target, target)
-	w.sign = append(w.sign, sign)
-	w.id = append(w.id, st.ID)
-	w.revision = append(w.revision, st.Revision)
-	w.version = append(w.version, st.Version)
-	w.created = append(w.created, boolByte(st.Created))
-	w.deleted = append(w.deleted, boolByte(st.Deleted))
-	w.conv = append(w.conv, st.ConversationID)
-	w.name = append(w.name, st.Name)
-	ts := st.Timestamp
-	if ts.IsZero() {
-		// An update that came before its create has no timestamp yet.
-		ts = event.MinTimestamp
-	}
+// add writes the state next, which replaces old, and how its analytics rows
+// change: a -1 copy of old when old was visible and an analytics column
+// changed or the event disappeared, a +1 row of next when next is visible and
+// differs from old there.
+func (w *stateWriter) add(old, next *event.State) {
+	same := old.Visible() && next.Visible() && old.SameAnalytics(&next.Event)
+	w.emitPrev = append(w.emitPrev, boolByte(old.Visible() && !same))
+	w.emitNew = append(w.emitNew, boolByte(next.Visible() && !same))
+	w.prevConv = append(w.prevConv, old.ConversationID)
+	w.prevName = append(w.prevName, old.Name)
+	prevTS := storedTime(old.Timestamp)
+	w.prevTS = append(w.prevTS, prevTS)
+	w.prevTsMs = append(w.prevTsMs, prevTS.UnixMilli())
+	w.prevLatency = append(w.prevLatency, old.LatencyMs)
+	w.prevIsError = append(w.prevIsError, boolByte(old.Error != ""))
+
+	w.id = append(w.id, next.ID)
+	w.revision = append(w.revision, next.Revision)
+	w.version = append(w.version, next.Version)
+	w.created = append(w.created, boolByte(next.Created))
+	w.deleted = append(w.deleted, boolByte(next.Deleted))
+	w.fieldVersions = append(w.fieldVersions, slices.Clone(next.FieldVersions[:]))
+	w.conv = append(w.conv, next.ConversationID)
+	w.name = append(w.name, next.Name)
+	ts := storedTime(next.Timestamp)
 	w.ts = append(w.ts, ts)
 	w.tsMs = append(w.tsMs, ts.UnixMilli())
-	w.latency = append(w.latency, st.LatencyMs)
-	w.errMsg = append(w.errMsg, st.Error)
-	if target == targetEvents {
-		// Analytics rows carry only what the events table keeps.
-		w.fieldVersions = append(w.fieldVersions, nil)
-		w.input = append(w.input, "")
-		w.output = append(w.output, "")
-		w.attrKeys = append(w.attrKeys, nil)
-		w.attrValues = append(w.attrValues, nil)
-		return
-	}
-	w.fieldVersions = append(w.fieldVersions, slices.Clone(st.FieldVersions[:]))
-	w.input = append(w.input, st.Input)
-	w.output = append(w.output, st.Output)
-	keys := make([]string, len(st.Attributes))
-	values := make([]string, len(st.Attributes))
-	for i, a := range st.Attributes {
+	w.input = append(w.input, next.Input)
+	w.output = append(w.output, next.Output)
+	w.latency = append(w.latency, next.LatencyMs)
+	w.errMsg = append(w.errMsg, next.Error)
+	keys := make([]string, len(next.Attributes))
+	values := make([]string, len(next.Attributes))
+	for i, a := range next.Attributes {
 		keys[i], values[i] = a.Key, a.Value
 	}
 	w.attrKeys = append(w.attrKeys, keys)
 	w.attrValues = append(w.attrValues, values)
 }
 
-// The targets of event_ops rows (see sql/create_event_ops.sql).
-const (
-	targetState  uint8 = 0
-	targetEvents uint8 = 1
-)
+// storedTime is the timestamp stored for t: a state without a create yet (or
+// an absent previous state) has none, and stores the epoch.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return event.MinTimestamp
+	}
+	return t
+}
 
-// addState writes the full state (target 0: event_state).
-func (w *opsWriter) addState(st *event.State) { w.add(st, targetState, 1) }
-
-// addRow writes an analytics row or its cancellation (target 1: events).
-func (w *opsWriter) addRow(st *event.State, sign int8) { w.add(st, targetEvents, sign) }
-
-func (w *opsWriter) columns() []Column {
+func (w *stateWriter) columns() []Column {
 	return []Column{
-		{"target", w.target}, {"sign", w.sign}, {"id", w.id}, {"revision", w.revision},
-		{"version", w.version}, {"created", w.created}, {"deleted", w.deleted},
-		{"field_versions", w.fieldVersions}, {"conversation_id", w.conv}, {"event_name", w.name},
-		{"timestamp", w.ts}, {"ts_ms", w.tsMs}, {"input", w.input}, {"output", w.output},
-		{"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
-		{"attr_values", w.attrValues},
+		{"id", w.id}, {"revision", w.revision}, {"version", w.version}, {"created", w.created},
+		{"deleted", w.deleted}, {"field_versions", w.fieldVersions}, {"conversation_id", w.conv},
+		{"event_name", w.name}, {"timestamp", w.ts}, {"ts_ms", w.tsMs}, {"input", w.input},
+		{"output", w.output}, {"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
+		{"attr_values", w.attrValues}, {"emit_prev", w.emitPrev}, {"emit_new", w.emitNew},
+		{"prev_conversation_id", w.prevConv}, {"prev_event_name", w.prevName},
+		{"prev_timestamp", w.prevTS}, {"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
+		{"prev_is_error", w.prevIsError},
 	}
 }
 

@@ -6,21 +6,26 @@
 -- sorting key holds only fields an event never changes (the API rejects
 -- updates of conversation_id and timestamp), and id, so that a -1 row only
 -- ever collapses with the +1 row it cancels.
+--
+-- The column names differ from event_state's on purpose: the materialized
+-- view that fills this table builds its rows from event_state columns, and
+-- ClickHouse 18.16 cannot resolve an output alias that shadows a column it is
+-- computed from.
 CREATE TABLE IF NOT EXISTS {{.Database}}.events
 (
-    id              String,
-    conversation_id String,
-    event_name      String,
-    timestamp       {{.TimestampType}},
-    ts_ms           Int64,
-    latency         Float64,
-    is_error        UInt8,
-    revision        UInt64,
-    sign            Int8
+    id            String,
+    conversation  String,
+    name          String,
+    event_time    {{.TimestampType}},
+    event_time_ms Int64,
+    latency_ms    Float64,
+    is_error      UInt8,
+    rev           UInt64,
+    sign          Int8
 )
 ENGINE = CollapsingMergeTree(sign)
-PARTITION BY toYYYYMM(timestamp)
-ORDER BY (conversation_id, timestamp, id)
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (conversation, event_time, id)
 {{- if .TTLDays}}
-TTL toDateTime(timestamp) + INTERVAL {{.TTLDays}} DAY
+TTL toDateTime(event_time) + INTERVAL {{.TTLDays}} DAY
 {{- end}}

@@ -1,7 +1,7 @@
 -- Parameters: min_events, limit.
-SELECT conversation_id, sumIf(sign, is_error = 1) AS errors, sum(sign) AS total
+SELECT conversation, sumIf(sign, is_error = 1) AS errors, sum(sign) AS total
 FROM {{.Database}}.events
-GROUP BY conversation_id
+GROUP BY conversation
 HAVING total >= ? AND errors > 0
-ORDER BY errors / total DESC, errors DESC, conversation_id
+ORDER BY errors / total DESC, errors DESC, conversation
 LIMIT ?

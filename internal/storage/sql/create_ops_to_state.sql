@@ -1,5 +1,0 @@
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Database}}.event_ops_to_state TO {{.Database}}.event_state AS
-SELECT id, revision, version, created, deleted, field_versions, conversation_id, event_name,
-       timestamp, ts_ms, input, output, latency, error, attr_keys, attr_values
-FROM {{.Database}}.event_ops
-WHERE target = 0
