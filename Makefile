@@ -35,8 +35,8 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 
 .PHONY: fuzz
 fuzz: ## run the fuzz tests for a bounded time each
-	go test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./receiver/eventsreceiver
-	go test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) ./receiver/eventsreceiver
+	go test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver
+	go test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver
 
 .PHONY: test-python
 test-python: $(BINARY) chdb ## the Python SDK's unit and integration tests
