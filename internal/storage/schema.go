@@ -18,18 +18,32 @@ type dialect struct {
 	Database      string
 	TimestampType string
 	TTLDays       int
+	// modernTime: DateTime64 and fromUnixTimestamp64Milli exist (21.1+ for
+	// the function; this project treats 21.1 as the line).
+	modernTime bool
+}
+
+// msToTime is the SQL that turns a column of Unix milliseconds into the
+// dialect's TimestampType.
+func (d dialect) msToTime(column string) string {
+	if d.modernTime {
+		return "fromUnixTimestamp64Milli(" + column + ", 'UTC')"
+	}
+	return "toDateTime(intDiv(" + column + ", 1000), 'UTC')"
 }
 
 // serverFeatures derives the dialect from a version string such as "18.16.1"
-// or "26.7.3.1": DateTime64 exists from 20.1, table TTL from 19.6.
+// or "26.7.3.1": DateTime64 (with the millisecond functions) from 21.1, table
+// TTL from 19.6.
 func serverFeatures(version string, database string, ttlDays int) (dialect, error) {
 	major, minor, err := parseVersion(version)
 	if err != nil {
 		return dialect{}, err
 	}
 	d := dialect{Database: database, TimestampType: "DateTime('UTC')", TTLDays: ttlDays}
-	if major >= 20 {
+	if major >= 21 {
 		d.TimestampType = "DateTime64(3, 'UTC')"
+		d.modernTime = true
 	}
 	if ttlDays > 0 && (major < 19 || major == 19 && minor < 6) {
 		return d, fmt.Errorf("ttl needs ClickHouse 19.6 or newer, the server is %s", version)
@@ -91,7 +105,8 @@ func render(file string, d dialect) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmpl, err := template.New(file).Option("missingkey=error").Parse(string(text))
+	tmpl, err := template.New(file).Option("missingkey=error").
+		Funcs(template.FuncMap{"msToTime": d.msToTime}).Parse(string(text))
 	if err != nil {
 		return "", fmt.Errorf("parse %s: %w", file, err)
 	}

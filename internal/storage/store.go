@@ -130,7 +130,7 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 	if err != nil {
 		return res, err
 	}
-	var w stateWriter
+	w := newStateWriter(len(ids))
 	for start := 0; start < len(order); {
 		id := ops[order[start]].ID
 		end := start
@@ -202,7 +202,13 @@ func scanState(rows Rows) (*event.State, error) {
 		return nil, fmt.Errorf("scan event state: %w", err)
 	}
 	st.Created, st.Deleted = created != 0, deleted != 0
-	copy(st.FieldVersions[:], fieldVersions)
+	if len(fieldVersions) == 0 {
+		for f := range st.FieldVersions {
+			st.FieldVersions[f] = st.Version
+		}
+	} else {
+		copy(st.FieldVersions[:], fieldVersions)
+	}
 	st.Timestamp = timeOf(tsMs)
 	st.Attributes = zipAttributes(keys, values)
 	return &st, nil
@@ -225,12 +231,30 @@ type stateWriter struct {
 	revision, version                     []uint64
 	created, deleted, emitPrev, emitNew   []uint8
 	fieldVersions                         [][]uint64
-	ts, prevTS                            []time.Time
+	fieldVersionsFlat                     []uint64
 	tsMs, prevTsMs                        []int64
 	latency, prevLatency                  []float64
 	attrKeys, attrValues                  [][]string
 	prevConv, prevName                    []string
 	prevIsError                           []uint8
+}
+
+// newStateWriter returns a writer with room for n rows, so that appending a
+// row never grows a column.
+func newStateWriter(n int) *stateWriter {
+	return &stateWriter{
+		id: make([]string, 0, n), conv: make([]string, 0, n), name: make([]string, 0, n),
+		input: make([]string, 0, n), output: make([]string, 0, n), errMsg: make([]string, 0, n),
+		revision: make([]uint64, 0, n), version: make([]uint64, 0, n),
+		created: make([]uint8, 0, n), deleted: make([]uint8, 0, n),
+		emitPrev: make([]uint8, 0, n), emitNew: make([]uint8, 0, n),
+		fieldVersions: make([][]uint64, 0, n),
+		tsMs:          make([]int64, 0, n), prevTsMs: make([]int64, 0, n),
+		latency: make([]float64, 0, n), prevLatency: make([]float64, 0, n),
+		attrKeys: make([][]string, 0, n), attrValues: make([][]string, 0, n),
+		prevConv: make([]string, 0, n), prevName: make([]string, 0, n),
+		prevIsError: make([]uint8, 0, n),
+	}
 }
 
 func (w *stateWriter) len() int { return len(w.id) }
@@ -245,9 +269,7 @@ func (w *stateWriter) add(old, next *event.State) {
 	w.emitNew = append(w.emitNew, boolByte(next.Visible() && !same))
 	w.prevConv = append(w.prevConv, old.ConversationID)
 	w.prevName = append(w.prevName, old.Name)
-	prevTS := storedTime(old.Timestamp)
-	w.prevTS = append(w.prevTS, prevTS)
-	w.prevTsMs = append(w.prevTsMs, prevTS.UnixMilli())
+	w.prevTsMs = append(w.prevTsMs, storedTime(old.Timestamp).UnixMilli())
 	w.prevLatency = append(w.prevLatency, old.LatencyMs)
 	w.prevIsError = append(w.prevIsError, boolByte(old.Error != ""))
 
@@ -256,23 +278,40 @@ func (w *stateWriter) add(old, next *event.State) {
 	w.version = append(w.version, next.Version)
 	w.created = append(w.created, boolByte(next.Created))
 	w.deleted = append(w.deleted, boolByte(next.Deleted))
-	w.fieldVersions = append(w.fieldVersions, slices.Clone(next.FieldVersions[:]))
+	w.fieldVersions = append(w.fieldVersions, w.compactFieldVersions(next))
 	w.conv = append(w.conv, next.ConversationID)
 	w.name = append(w.name, next.Name)
-	ts := storedTime(next.Timestamp)
-	w.ts = append(w.ts, ts)
-	w.tsMs = append(w.tsMs, ts.UnixMilli())
+	w.tsMs = append(w.tsMs, storedTime(next.Timestamp).UnixMilli())
 	w.input = append(w.input, next.Input)
 	w.output = append(w.output, next.Output)
 	w.latency = append(w.latency, next.LatencyMs)
 	w.errMsg = append(w.errMsg, next.Error)
-	keys := make([]string, len(next.Attributes))
-	values := make([]string, len(next.Attributes))
-	for i, a := range next.Attributes {
-		keys[i], values[i] = a.Key, a.Value
+	var keys, values []string
+	if len(next.Attributes) > 0 {
+		keys = make([]string, len(next.Attributes))
+		values = make([]string, len(next.Attributes))
+		for i, a := range next.Attributes {
+			keys[i], values[i] = a.Key, a.Value
+		}
 	}
 	w.attrKeys = append(w.attrKeys, keys)
 	w.attrValues = append(w.attrValues, values)
+}
+
+// compactFieldVersions returns the field ranks to store: none when a single
+// create set every field (the common case, restored by scanState from the
+// version), else all of them, in one shared backing array per batch.
+func (w *stateWriter) compactFieldVersions(st *event.State) []uint64 {
+	all := true
+	for _, v := range st.FieldVersions {
+		all = all && v == st.Version
+	}
+	if all {
+		return nil
+	}
+	start := len(w.fieldVersionsFlat)
+	w.fieldVersionsFlat = append(w.fieldVersionsFlat, st.FieldVersions[:]...)
+	return w.fieldVersionsFlat[start:len(w.fieldVersionsFlat):len(w.fieldVersionsFlat)]
 }
 
 // storedTime is the timestamp stored for t: a state without a create yet (or
@@ -288,11 +327,11 @@ func (w *stateWriter) columns() []Column {
 	return []Column{
 		{"id", w.id}, {"revision", w.revision}, {"version", w.version}, {"created", w.created},
 		{"deleted", w.deleted}, {"field_versions", w.fieldVersions}, {"conversation_id", w.conv},
-		{"event_name", w.name}, {"timestamp", w.ts}, {"ts_ms", w.tsMs}, {"input", w.input},
+		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"input", w.input},
 		{"output", w.output}, {"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
 		{"attr_values", w.attrValues}, {"emit_prev", w.emitPrev}, {"emit_new", w.emitNew},
 		{"prev_conversation_id", w.prevConv}, {"prev_event_name", w.prevName},
-		{"prev_timestamp", w.prevTS}, {"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
+		{"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
 		{"prev_is_error", w.prevIsError},
 	}
 }

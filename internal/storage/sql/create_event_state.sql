@@ -17,7 +17,6 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
     field_versions       Array(UInt64),
     conversation_id      String,
     event_name           String,
-    timestamp            {{.TimestampType}},
     ts_ms                Int64,
     input                String,
     output               String,
@@ -29,7 +28,6 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
     emit_new             UInt8,
     prev_conversation_id String,
     prev_event_name      String,
-    prev_timestamp       {{.TimestampType}},
     prev_ts_ms           Int64,
     prev_latency         Float64,
     prev_is_error        UInt8

@@ -12,8 +12,8 @@ SELECT id,
        tupleElement(r, 8) AS sign
 FROM {{.Database}}.event_state
 ARRAY JOIN arrayFilter(x -> tupleElement(x, 8) != 0, [
-    (prev_conversation_id, prev_event_name, prev_timestamp, prev_ts_ms, prev_latency, prev_is_error,
+    (prev_conversation_id, prev_event_name, {{msToTime "prev_ts_ms"}}, prev_ts_ms, prev_latency, prev_is_error,
      toUInt64(revision - 1), toInt8(-toInt16(emit_prev))),
-    (conversation_id, event_name, timestamp, ts_ms, latency, toUInt8(error != ''),
+    (conversation_id, event_name, {{msToTime "ts_ms"}}, ts_ms, latency, toUInt8(error != ''),
      revision, toInt8(emit_new))
 ]) AS r
