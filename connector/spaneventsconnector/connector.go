@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -83,8 +82,7 @@ func (*spanEvents) Capabilities() consumer.Capabilities {
 // an event, to the next consumer; nothing when no span did.
 func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	now := c.now()
-	ld := plog.NewLogs()
-	ld.ResourceLogs().EnsureCapacity(td.SpanCount())
+	out := event.NewLogsBuilder()
 	var (
 		reasons map[string]int
 		warn    map[string]int
@@ -116,13 +114,14 @@ func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 					continue
 				}
 				op.Version = c.clock.Next()
-				// One resource per event, keyed by its id (see event.AppendOperation).
-				lr := event.AppendOperation(ld, &op, now)
+				// Grouped by the bucket of the event id (see event.LogsBuilder).
+				lr := out.Append(&op, now)
 				lr.SetTraceID(span.TraceID())
 				lr.SetSpanID(span.SpanID())
 			}
 		}
 	}
+	ld := out.Logs()
 	c.count(ctx, ld.LogRecordCount(), reasons)
 	if len(warn) > 0 {
 		c.drops.add(now, warn, example)

@@ -60,17 +60,20 @@ func TestOneBatchPerCall(t *testing.T) {
 	require.NoError(t, h.c.ConsumeTraces(context.Background(), td))
 	batches := h.sink.AllLogs()
 	require.Len(t, batches, 1)
-	// One resource per event, keyed by its id (the kafka exporter's
+	// Grouped by the bucket of the event id (the kafka exporter's
 	// partition key).
-	require.Equal(t, 3, batches[0].ResourceLogs().Len())
 	ops := decode(t, batches[0])
 	require.Len(t, ops, 3)
 	for i := range batches[0].ResourceLogs().Len() {
 		rl := batches[0].ResourceLogs().At(i)
 		assert.Equal(t, event.ScopeName, rl.ScopeLogs().At(0).Scope().Name())
-		key, ok := rl.Resource().Attributes().Get(event.ResourceAttrID)
+		key, ok := rl.Resource().Attributes().Get(event.ResourceAttrPartition)
 		require.True(t, ok)
-		assert.Equal(t, ops[i].ID, key.Str())
+		lrs := rl.ScopeLogs().At(0).LogRecords()
+		for j := range lrs.Len() {
+			id, _ := lrs.At(j).Attributes().Get(event.AttrID)
+			assert.Equal(t, event.PartitionKey(id.Str()), key.Str())
+		}
 	}
 	got := map[string]string{}
 	for i, op := range ops {

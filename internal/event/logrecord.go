@@ -39,34 +39,6 @@ func NewLogs() (plog.Logs, plog.LogRecordSlice) {
 	return ld, sl.LogRecords()
 }
 
-// ResourceAttrID is the resource attribute that AppendOperation sets to the
-// event id. With the kafka exporter's partition_logs_by_resource_attributes,
-// the message key is a hash of it: every operation of an id goes to the same
-// partition, in order.
-const ResourceAttrID = "event.id"
-
-// AppendOperation appends op to ld in a resource of its own whose only
-// attribute is the event id, and returns the record.
-func AppendOperation(ld plog.Logs, op *Operation, observed time.Time) plog.LogRecord {
-	lr := appendKeyed(ld, op.ID)
-	op.MarshalLogRecord(lr, observed)
-	return lr
-}
-
-// AppendRecord appends a copy of a canonical record of event id to ld in a
-// resource of its own, as AppendOperation does.
-func AppendRecord(ld plog.Logs, id string, record plog.LogRecord) {
-	record.CopyTo(appendKeyed(ld, id))
-}
-
-func appendKeyed(ld plog.Logs, id string) plog.LogRecord {
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr(ResourceAttrID, id)
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(ScopeName)
-	return sl.LogRecords().AppendEmpty()
-}
-
 // MarshalLogRecord writes op into lr. The event timestamp travels as the
 // record's timestamp; the observed timestamp is when the operation was made.
 func (op *Operation) MarshalLogRecord(lr plog.LogRecord, observed time.Time) {

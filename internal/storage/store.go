@@ -161,7 +161,7 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 	if w.len() == 0 {
 		return res, nil
 	}
-	if err := s.conn.Insert(ctx, s.dialect.Database+".event_state", w.columns()); err != nil {
+	if err := s.conn.Insert(ctx, s.dialect.Database+".event_state", omitDefaults(w.columns())); err != nil {
 		return ApplyResult{}, fmt.Errorf("write %d state changes: %w", res.Changed, err)
 	}
 	return res, nil
@@ -333,6 +333,41 @@ func (w *stateWriter) columns() []Column {
 		{"prev_conversation_id", w.prevConv}, {"prev_event_name", w.prevName},
 		{"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
 		{"prev_is_error", w.prevIsError},
+	}
+}
+
+// omitDefaults drops the columns whose every value is the column default (0,
+// "", empty array): the server fills them in, and a batch of creates does
+// not ship the columns only updates use. The columns of the sorting and
+// version keys are always sent.
+func omitDefaults(columns []Column) []Column {
+	kept := columns[:0]
+	for _, c := range columns {
+		if c.Name == "id" || c.Name == "revision" || !allDefault(c.Values) {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+func allDefault(values any) bool {
+	switch vs := values.(type) {
+	case []string:
+		return !slices.ContainsFunc(vs, func(v string) bool { return v != "" })
+	case []uint64:
+		return !slices.ContainsFunc(vs, func(v uint64) bool { return v != 0 })
+	case []int64:
+		return !slices.ContainsFunc(vs, func(v int64) bool { return v != 0 })
+	case []uint8:
+		return !slices.ContainsFunc(vs, func(v uint8) bool { return v != 0 })
+	case []float64:
+		return !slices.ContainsFunc(vs, func(v float64) bool { return v != 0 })
+	case [][]string:
+		return !slices.ContainsFunc(vs, func(v []string) bool { return len(v) != 0 })
+	case [][]uint64:
+		return !slices.ContainsFunc(vs, func(v []uint64) bool { return len(v) != 0 })
+	default:
+		return false
 	}
 }
 

@@ -168,19 +168,18 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	if len(out) == 0 {
 		return ld, processorhelper.ErrSkipProcessingData
 	}
-	// Every record goes out in a resource of its own keyed by the event id,
-	// so that the kafka exporter sends all operations of an id to one
-	// partition (partition_logs_by_resource_attributes).
-	result := plog.NewLogs()
-	result.ResourceLogs().EnsureCapacity(len(out))
+	// Records go out grouped by the bucket of their event id, so that the
+	// kafka exporter sends all operations of an id to one partition
+	// (partition_logs_by_resource_attributes).
+	result := event.NewLogsBuilder()
 	for i := range out {
 		if out[i].converted {
-			event.AppendOperation(result, &out[i].op, now)
+			result.Append(&out[i].op, now)
 		} else {
-			event.AppendRecord(result, out[i].op.ID, out[i].record)
+			result.AppendRecord(out[i].op.ID, out[i].record)
 		}
 	}
-	return result, nil
+	return result.Logs(), nil
 }
 
 func (n *normalizer) count(ctx context.Context, passed, converted, omitted int, reasons map[string]int) {

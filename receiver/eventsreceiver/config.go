@@ -19,12 +19,24 @@ type Config struct {
 	MaxBatchItems int `mapstructure:"max_batch_items"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
+	// GroupCommit hands the operations of concurrent requests to the pipeline
+	// together.
+	GroupCommit GroupCommitConfig `mapstructure:"group_commit"`
 	// Query names an eventsquery extension whose read routes this receiver
 	// serves on its own port (the original API's single base URL).
 	Query *component.ID `mapstructure:"query"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// GroupCommitConfig bounds group commit.
+type GroupCommitConfig struct {
+	// Workers is the number of pipeline calls in flight; 0 turns group
+	// commit off (one call per request).
+	Workers int `mapstructure:"workers"`
+	// MaxSize bounds the operations of one call.
+	MaxSize int `mapstructure:"max_size"`
 }
 
 // Validate reports every problem at once.
@@ -38,6 +50,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchItems <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_items: must be positive, got %d", c.MaxBatchItems))
+	}
+	if c.GroupCommit.Workers < 0 {
+		errs = append(errs, fmt.Errorf("group_commit::workers: must not be negative, got %d", c.GroupCommit.Workers))
+	}
+	if c.GroupCommit.Workers > 0 && c.GroupCommit.MaxSize <= 0 {
+		errs = append(errs, fmt.Errorf("group_commit::max_size: must be positive, got %d", c.GroupCommit.MaxSize))
 	}
 	if c.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("retry_after: must be at least 1s, got %s", c.RetryAfter))

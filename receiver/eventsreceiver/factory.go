@@ -34,6 +34,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ServerConfig:  server,
 		MaxBatchItems: defaultMaxBatchItems,
+		GroupCommit:   GroupCommitConfig{Workers: 4, MaxSize: 5000},
 		RetryAfter:    defaultRetryAfterSecs * 1e9,
 	}
 }

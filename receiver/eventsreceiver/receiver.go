@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -38,7 +37,8 @@ type eventsReceiver struct {
 	clock    *event.Clock
 	limits   event.Limits
 
-	reads http.Handler // the eventsquery extension's routes, when configured
+	reads     http.Handler // the eventsquery extension's routes, when configured
+	committer *committer
 
 	server     *http.Server
 	shutdownWG sync.WaitGroup
@@ -60,6 +60,8 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		obsrecv:  obsrecv,
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
+		// Until Start, no worker runs: one pipeline call per request.
+		committer: newCommitter(next, obsrecv, 0, 0),
 	}, nil
 }
 
@@ -89,6 +91,12 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.settings.Logger.Info("Events API listening", zap.String("endpoint", ln.Addr().String()),
 		zap.Bool("reads", r.reads != nil))
+	workers := r.cfg.GroupCommit.Workers
+	if r.cfg.ServerConfig.IncludeMetadata {
+		// Client metadata lives in each request's context: keep the calls apart.
+		workers = 0
+	}
+	r.committer = newCommitter(r.next, r.obsrecv, workers, r.cfg.GroupCommit.MaxSize)
 	r.shutdownWG.Add(1)
 	go func() {
 		defer r.shutdownWG.Done()
@@ -105,6 +113,7 @@ func (r *eventsReceiver) Shutdown(ctx context.Context) error {
 		err = r.server.Shutdown(ctx)
 	}
 	r.shutdownWG.Wait()
+	r.committer.shutdown()
 	return err
 }
 
@@ -282,20 +291,14 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 // consume hands the operations to the next consumer as one Logs and maps the
 // outcome to an HTTP status (202 or an error body).
 func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
-	ld := plog.NewLogs()
-	ld.ResourceLogs().EnsureCapacity(len(ops))
-	now := time.Now()
-	for _, op := range ops {
-		event.AppendOperation(ld, op, now)
-	}
-	ctx = r.obsrecv.StartLogsOp(ctx)
-	err := r.next.ConsumeLogs(ctx, ld)
-	r.obsrecv.EndLogsOp(ctx, "events", len(ops), err)
+	err := r.committer.commit(ctx, ops)
 	if err == nil {
 		return http.StatusAccepted, nil
 	}
 	r.settings.Logger.Debug("pipeline refused operations", zap.Int("operations", len(ops)), zap.Error(err))
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errShuttingDown):
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the request ended before the pipeline answered, retry: "+err.Error())
 	case errors.Is(err, exporterhelper.ErrQueueIsFull):
 		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, "the pipeline's queue is full, retry later: "+err.Error())
 	case consumererror.IsPermanent(err):

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -303,18 +304,17 @@ func TestBatch(t *testing.T) {
 			if len(sink.AllLogs()) != 1 {
 				t.Fatalf("the batch reached the pipeline in %d calls, want 1", len(sink.AllLogs()))
 			}
-			// One resource per operation, named by the event id: the Kafka
-			// exporter keys messages by it (partition affinity per id).
+			// Resources group the operations by the bucket of their id: the
+			// Kafka exporter keys messages by it (partition affinity per id).
 			rls := sink.AllLogs()[0].ResourceLogs()
-			if rls.Len() != 3 {
-				t.Fatalf("%d resources, want one per operation", rls.Len())
-			}
 			for i := range rls.Len() {
-				rid, _ := rls.At(i).Resource().Attributes().Get(event.ResourceAttrID)
-				lr := rls.At(i).ScopeLogs().At(0).LogRecords().At(0)
-				id, _ := lr.Attributes().Get(event.AttrID)
-				if rid.Str() == "" || rid.Str() != id.Str() {
-					t.Fatalf("resource %d: key %q for event %q", i, rid.Str(), id.Str())
+				key, _ := rls.At(i).Resource().Attributes().Get(event.ResourceAttrPartition)
+				lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+				for j := range lrs.Len() {
+					id, _ := lrs.At(j).Attributes().Get(event.AttrID)
+					if key.Str() != event.PartitionKey(id.Str()) {
+						t.Fatalf("event %q in bucket %q", id.Str(), key.Str())
+					}
 				}
 			}
 		})
@@ -377,6 +377,8 @@ func TestPipelineRefusal(t *testing.T) {
 }
 
 func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(componentType) }
+
+func componentID() component.ID { return component.NewID(componentType) }
 
 func freePort(t testing.TB) string {
 	t.Helper()

@@ -1,0 +1,10 @@
+// Package readbench measures the read path of the storage package on the
+// embedded engine (chDB) over a generated dataset of versioned events, and
+// compares every endpoint with the same read over an append-only copy of the
+// final state. It holds only the benchmark BenchmarkReadPath (see
+// readbench_test.go and BENCHMARKS.md at the repository root), which
+// `go test` runs only when asked with -bench:
+//
+//	CHDB_LIB=$PWD/.cache/chdb/libchdb.so nice go test -run '^$' -bench ReadPath \
+//	    -benchtime 1x -timeout 60m ./internal/storage/readbench
+package readbench // import "github.com/otelcol-events/otelcol-events/internal/storage/readbench"

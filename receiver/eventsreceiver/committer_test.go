@@ -1,0 +1,137 @@
+package eventsreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// slowSink records each call and holds it for a while, so that requests pile
+// up behind a busy worker.
+type slowSink struct {
+	mu    sync.Mutex
+	calls []int
+	delay time.Duration
+	err   error
+}
+
+func (s *slowSink) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *slowSink) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	time.Sleep(s.delay)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, ld.LogRecordCount())
+	return s.err
+}
+
+func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *committer {
+	t.Helper()
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: componentID(), Transport: "http", ReceiverCreateSettings: receiverSettings(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCommitter(next, obs, workers, maxSize)
+	t.Cleanup(c.shutdown)
+	return c
+}
+
+func deleteOps(prefix string, n int) []*event.Operation {
+	ops := make([]*event.Operation, n)
+	for i := range ops {
+		ops[i] = &event.Operation{Op: event.OpDelete, ID: fmt.Sprintf("%s-%d", prefix, i), Version: uint64(i + 1)}
+	}
+	return ops
+}
+
+func TestGroupCommitGroupsConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	sink := &slowSink{delay: 20 * time.Millisecond}
+	c := newTestCommitter(t, sink, 1, 1000)
+	const requests = 50
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.commit(context.Background(), deleteOps(fmt.Sprint(i), 2)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	total := 0
+	for _, n := range sink.calls {
+		total += n
+	}
+	if total != 2*requests {
+		t.Fatalf("%d operations reached the pipeline, want %d", total, 2*requests)
+	}
+	if len(sink.calls) >= requests {
+		t.Fatalf("%d pipeline calls for %d concurrent requests: nothing was grouped", len(sink.calls), requests)
+	}
+}
+
+func TestGroupCommitRespectsMaxSize(t *testing.T) {
+	t.Parallel()
+	sink := &slowSink{delay: 10 * time.Millisecond}
+	c := newTestCommitter(t, sink, 1, 10)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.commit(context.Background(), deleteOps(fmt.Sprint(i), 3))
+		}()
+	}
+	wg.Wait()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, n := range sink.calls {
+		// A call stops taking requests once it holds max_size operations;
+		// the last request taken may overshoot by less than its own size.
+		if n >= 10+3 {
+			t.Fatalf("a pipeline call of %d operations, max_size is 10", n)
+		}
+	}
+}
+
+func TestGroupCommitErrorReachesEveryRequest(t *testing.T) {
+	t.Parallel()
+	refused := errors.New("refused")
+	c := newTestCommitter(t, &slowSink{delay: 5 * time.Millisecond, err: refused}, 2, 100)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.commit(context.Background(), deleteOps(fmt.Sprint(i), 1)); !errors.Is(err, refused) {
+				t.Errorf("request %d: err = %v, want the pipeline's error", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestGroupCommitAfterShutdown(t *testing.T) {
+	t.Parallel()
+	c := newTestCommitter(t, consumertest.NewNop(), 1, 10)
+	c.shutdown()
+	if err := c.commit(context.Background(), deleteOps("x", 1)); !errors.Is(err, errShuttingDown) {
+		t.Fatalf("err = %v", err)
+	}
+}
