@@ -58,14 +58,14 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 	ts := time.Now().UTC().Truncate(time.Millisecond)
 	makeBatch := func(n int) ([]event.Operation, plog.Logs) {
 		ops := make([]event.Operation, batchSize)
-		ld := plog.NewLogs()
+		b := event.NewLogsBuilder()
 		for i := range ops {
 			ops[i] = event.Operation{Op: event.OpCreate, ID: fmt.Sprintf("b%d-%d", n, i), Version: clock.Next(), Set: event.AllFields,
 				Event: event.Event{ConversationID: fmt.Sprintf("conv-%d", i%1000), Name: "event_a", Timestamp: ts,
 					Input: "What is the weather?", Output: "It's sunny!", LatencyMs: float64(i % 5000)}}
-			event.AppendOperation(ld, &ops[i], ts)
+			b.Append(&ops[i], ts)
 		}
-		return ops, ld
+		return ops, b.Logs()
 	}
 	rawInsert := func(ops []event.Operation) time.Duration {
 		start := time.Now()

@@ -30,37 +30,39 @@ func main() {
 	}
 	conn.Query(ctx, "SET max_query_size = 1073741824", "")
 	in, _ := io.ReadAll(os.Stdin)
+	var qs []string
 	for _, q := range strings.Split(string(in), ";;") {
-		q = strings.TrimSpace(q)
-		if q == "" {
-			continue
+		if q = strings.TrimSpace(q); q != "" {
+			qs = append(qs, q)
 		}
-		n := reps
-		if strings.HasPrefix(q, "!") {
-			n = 1
-			q = q[1:]
-		}
-		var ds []time.Duration
-		var out []byte
-		for i := 0; i < n; i++ {
-			s := time.Now()
-			out, err = conn.Query(ctx, q, "PrettyCompactMonoBlock")
-			ds = append(ds, time.Since(s))
-			if err != nil {
-				break
+	}
+	ds := make([][]time.Duration, len(qs))
+	errs := make([]error, len(qs))
+	outs := make([][]byte, len(qs))
+	for i := 0; i < reps; i++ {
+		for k, q := range qs {
+			if errs[k] != nil || (strings.HasPrefix(q, "!") && i > 0) {
+				continue
 			}
+			s := time.Now()
+			out, err := conn.Query(ctx, strings.TrimPrefix(q, "!"), "PrettyCompactMonoBlock")
+			ds[k] = append(ds[k], time.Since(s))
+			outs[k], errs[k] = out, err
 		}
-		slices.Sort(ds)
-		fmt.Printf("=== %.300s\n", strings.Join(strings.Fields(q), " "))
-		if err != nil {
-			fmt.Println("ERR", err)
+	}
+	for k, q := range qs {
+		fmt.Printf("=== [%d] %.300s\n", k, strings.Join(strings.Fields(q), " "))
+		if errs[k] != nil {
+			fmt.Println("ERR", errs[k])
 			continue
 		}
-		lines := strings.Split(string(out), "\n")
+		lines := strings.Split(string(outs[k]), "\n")
 		if len(lines) > 25 {
 			lines = lines[:25]
 		}
 		fmt.Println(strings.Join(lines, "\n"))
-		fmt.Printf("--- min %s median %s (n=%d)\n\n", ds[0].Round(100*time.Microsecond), ds[len(ds)/2].Round(100*time.Microsecond), n)
+		d := ds[k]
+		slices.Sort(d)
+		fmt.Printf("--- [%d] min %s median %s (n=%d)\n\n", k, d[0].Round(time.Millisecond), d[len(d)/2].Round(time.Millisecond), len(d))
 	}
 }
