@@ -20,7 +20,7 @@ type Config struct {
 	// are always added.
 	Attributes []string `mapstructure:"attributes"`
 	// Limits bound what one event may carry; a span beyond them is dropped.
-	Limits LimitsConfig `mapstructure:"limits"`
+	Limits event.Limits `mapstructure:"limits"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -41,47 +41,12 @@ func defaultAttributes() []string {
 	}
 }
 
-// LimitsConfig mirrors event.Limits. Each limit may be lowered, not raised:
-// the exporter enforces the defaults and would drop what the connector let
-// through beyond them. max_id_bytes stays at least 16, the length of a hex
-// span id.
-type LimitsConfig struct {
-	MaxIDBytes        int `mapstructure:"max_id_bytes"`
-	MaxKeyFieldBytes  int `mapstructure:"max_key_field_bytes"`
-	MaxTextFieldBytes int `mapstructure:"max_text_field_bytes"`
-	MaxAttributes     int `mapstructure:"max_attributes"`
-	MaxAttributeBytes int `mapstructure:"max_attribute_bytes"`
-
-	// prevent unkeyed literal initialization
-	_ struct{}
-}
-
-func newLimitsConfig(l event.Limits) LimitsConfig {
-	return LimitsConfig{
-		MaxIDBytes:        l.MaxIDBytes,
-		MaxKeyFieldBytes:  l.MaxKeyFieldBytes,
-		MaxTextFieldBytes: l.MaxTextFieldBytes,
-		MaxAttributes:     l.MaxAttributes,
-		MaxAttributeBytes: l.MaxAttributeBytes,
-	}
-}
-
-func (c LimitsConfig) limits() event.Limits {
-	return event.Limits{
-		MaxIDBytes:        c.MaxIDBytes,
-		MaxKeyFieldBytes:  c.MaxKeyFieldBytes,
-		MaxTextFieldBytes: c.MaxTextFieldBytes,
-		MaxAttributes:     c.MaxAttributes,
-		MaxAttributeBytes: c.MaxAttributeBytes,
-	}
-}
-
 // minIDBytes is the length of a span id in hex.
 const minIDBytes = 16
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := []error{c.Limits.Validate()}
+	errs := []error{c.Limits.CheckRange(limitsFloor)}
 	seen := make(map[string]bool, len(c.Attributes))
 	for _, key := range c.Attributes {
 		switch {
@@ -101,25 +66,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Validate checks that every limit lies between its minimum and its default.
-func (c LimitsConfig) Validate() error {
-	defaults := event.DefaultLimits()
-	var errs []error
-	for _, l := range [...]struct {
-		name            string
-		value, min, max int
-	}{
-		{"max_id_bytes", c.MaxIDBytes, minIDBytes, defaults.MaxIDBytes},
-		{"max_key_field_bytes", c.MaxKeyFieldBytes, 1, defaults.MaxKeyFieldBytes},
-		{"max_text_field_bytes", c.MaxTextFieldBytes, 1, defaults.MaxTextFieldBytes},
-		// trace_id and span_id are always set.
-		{"max_attributes", c.MaxAttributes, 2, defaults.MaxAttributes},
-		// a trace id has 32 hex digits.
-		{"max_attribute_bytes", c.MaxAttributeBytes, 32, defaults.MaxAttributeBytes},
-	} {
-		if l.value < l.min || l.value > l.max {
-			errs = append(errs, fmt.Errorf("limits::%s: must be between %d and %d, got %d", l.name, l.min, l.max, l.value))
-		}
-	}
-	return errors.Join(errs...)
+// limitsFloor holds the lowest value of each limit.
+var limitsFloor = event.Limits{
+	MaxIDBytes: minIDBytes, MaxKeyFieldBytes: 1, MaxTextFieldBytes: 1,
+	// trace_id and span_id are always set; a trace id has 32 hex digits.
+	MaxAttributes: 2, MaxAttributeBytes: 32,
 }

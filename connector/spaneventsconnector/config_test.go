@@ -24,14 +24,14 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Attributes: defaultAttributes(), Limits: newLimitsConfig(event.DefaultLimits())},
+			want: &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits()},
 		},
 		{
 			file: "config.yaml",
 			id:   component.NewIDWithName(componentType, "custom"),
 			want: &Config{
 				Attributes: []string{"gen_ai.request.model", "deployment.environment.name"},
-				Limits: LimitsConfig{
+				Limits: event.Limits{
 					MaxIDBytes:        64,
 					MaxKeyFieldBytes:  256,
 					MaxTextFieldBytes: 65536,

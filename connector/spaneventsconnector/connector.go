@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-events/otelcol-events/internal/droplog"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
@@ -34,7 +35,7 @@ type spanEvents struct {
 	attributes []string
 	clock      *event.Clock
 	logger     *zap.Logger
-	drops      *dropLog
+	drops      *droplog.Log
 	now        func() time.Time
 
 	spans   metric.Int64Counter
@@ -57,17 +58,17 @@ func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.L
 	}
 	c := &spanEvents{
 		next:       next,
-		limits:     cfg.Limits.limits(),
+		limits:     cfg.Limits,
 		attributes: cfg.Attributes,
 		clock:      event.NewClock(),
 		logger:     set.Logger,
-		drops:      newDropLog(set.Logger, "dropped spans that cannot become events"),
+		drops:      droplog.New(set.Logger, "dropped spans that cannot become events"),
 		now:        time.Now,
 		spans:      spans,
 		dropped:    dropped,
 	}
 	c.ShutdownFunc = func(context.Context) error {
-		c.drops.flush()
+		c.drops.Flush()
 		return nil
 	}
 	return c, nil
@@ -124,7 +125,7 @@ func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 	ld := out.Logs()
 	c.count(ctx, ld.LogRecordCount(), reasons)
 	if len(warn) > 0 {
-		c.drops.add(now, warn, example)
+		c.drops.Add(now, warn, example)
 	}
 	if ld.LogRecordCount() == 0 {
 		return nil

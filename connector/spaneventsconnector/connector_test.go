@@ -116,7 +116,7 @@ func TestFactory(t *testing.T) {
 	t.Parallel()
 	f := NewFactory()
 	assert.Equal(t, "spanevents", f.Type().String())
-	assert.Equal(t, &Config{Attributes: defaultAttributes(), Limits: newLimitsConfig(event.DefaultLimits())}, f.CreateDefaultConfig())
+	assert.Equal(t, &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits()}, f.CreateDefaultConfig())
 }
 
 func TestLifecycle(t *testing.T) {

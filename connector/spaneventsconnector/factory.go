@@ -24,7 +24,7 @@ func NewFactory() connector.Factory {
 func createDefaultConfig() component.Config {
 	return &Config{
 		Attributes: defaultAttributes(),
-		Limits:     newLimitsConfig(event.DefaultLimits()),
+		Limits:     event.DefaultLimits(),
 	}
 }
 

@@ -31,11 +31,11 @@ func invalid(code, field, format string, args ...any) *ValidationError {
 
 // Limits bound what one operation may carry.
 type Limits struct {
-	MaxIDBytes        int
-	MaxKeyFieldBytes  int // conversation_id and event_name
-	MaxTextFieldBytes int // input, output and error
-	MaxAttributes     int
-	MaxAttributeBytes int // per key and per value
+	MaxIDBytes        int `mapstructure:"max_id_bytes"`
+	MaxKeyFieldBytes  int `mapstructure:"max_key_field_bytes"`  // conversation_id and event_name
+	MaxTextFieldBytes int `mapstructure:"max_text_field_bytes"` // input, output and error
+	MaxAttributes     int `mapstructure:"max_attributes"`
+	MaxAttributeBytes int `mapstructure:"max_attribute_bytes"` // per key and per value
 }
 
 // DefaultLimits are the limits documented in docs/api.md.
@@ -154,4 +154,27 @@ func (l Limits) validateString(field, value string, maxBytes int) *ValidationErr
 		return invalid(CodeInvalidField, field, "must be valid UTF-8")
 	}
 	return nil
+}
+
+// CheckRange reports every limit outside [floor, DefaultLimits()]: a
+// component may lower a limit, never raise it past what the exporter
+// enforces (it would drop what the component let through).
+func (l Limits) CheckRange(floor Limits) error {
+	defaults := DefaultLimits()
+	var errs []error
+	for _, c := range [...]struct {
+		name            string
+		value, min, max int
+	}{
+		{"max_id_bytes", l.MaxIDBytes, floor.MaxIDBytes, defaults.MaxIDBytes},
+		{"max_key_field_bytes", l.MaxKeyFieldBytes, floor.MaxKeyFieldBytes, defaults.MaxKeyFieldBytes},
+		{"max_text_field_bytes", l.MaxTextFieldBytes, floor.MaxTextFieldBytes, defaults.MaxTextFieldBytes},
+		{"max_attributes", l.MaxAttributes, floor.MaxAttributes, defaults.MaxAttributes},
+		{"max_attribute_bytes", l.MaxAttributeBytes, floor.MaxAttributeBytes, defaults.MaxAttributeBytes},
+	} {
+		if c.value < c.min || c.value > c.max {
+			errs = append(errs, fmt.Errorf("limits::%s: must be between %d and %d, got %d", c.name, c.min, c.max, c.value))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -24,12 +24,12 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Limits: newLimitsConfig(event.DefaultLimits())},
+			want: &Config{Limits: event.DefaultLimits()},
 		},
 		{
 			file: "config.yaml",
 			id:   component.NewIDWithName(componentType, "tight"),
-			want: &Config{Limits: LimitsConfig{
+			want: &Config{Limits: event.Limits{
 				MaxIDBytes:        64,
 				MaxKeyFieldBytes:  256,
 				MaxTextFieldBytes: 65536,

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-events/otelcol-events/internal/droplog"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
@@ -31,7 +32,7 @@ type normalizer struct {
 	limits event.Limits
 	clock  *event.Clock
 	logger *zap.Logger
-	drops  *dropLog
+	drops  *droplog.Log
 	now    func() time.Time
 	newID  func() (string, error)
 
@@ -61,10 +62,10 @@ func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, e
 		return nil, err
 	}
 	return &normalizer{
-		limits:  cfg.Limits.limits(),
+		limits:  cfg.Limits,
 		clock:   event.NewClock(),
 		logger:  set.Logger,
-		drops:   newDropLog(set.Logger, "dropped log records that cannot become events"),
+		drops:   droplog.New(set.Logger, "dropped log records that cannot become events"),
 		now:     time.Now,
 		newID:   newEventID,
 		records: records,
@@ -82,7 +83,7 @@ func newEventID() (string, error) {
 }
 
 func (n *normalizer) shutdown(context.Context) error {
-	n.drops.flush()
+	n.drops.Flush()
 	return nil
 }
 
@@ -163,7 +164,7 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 
 	n.count(ctx, len(out)-nConvert, nConvert, omitted, reasons)
 	if len(reasons) > 0 {
-		n.drops.add(now, reasons, example)
+		n.drops.Add(now, reasons, example)
 	}
 	if len(out) == 0 {
 		return ld, processorhelper.ErrSkipProcessingData

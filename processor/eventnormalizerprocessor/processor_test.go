@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/otelcol-events/otelcol-events/internal/droplog"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
@@ -108,7 +109,7 @@ func TestDropWarningsAreRateLimited(t *testing.T) {
 	consume(bad)
 	assert.Len(t, warnings(), 1, "drops within the interval wait")
 
-	now = now.Add(dropLogInterval)
+	now = now.Add(droplog.Interval)
 	consume(worse)
 	require.Len(t, warnings(), 2)
 	assert.Equal(t, int64(2), warnings()[1]["dropped"], "the line sums the batches since the last one")

@@ -1,4 +1,7 @@
-package spaneventsconnector // import "github.com/otelcol-events/otelcol-events/connector/spaneventsconnector"
+// Package droplog writes the drop counts of many batches as at most one Warn
+// line per interval, for the components that drop what cannot become an
+// event.
+package droplog // import "github.com/otelcol-events/otelcol-events/internal/droplog"
 
 import (
 	"sync"
@@ -7,13 +10,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// dropLogInterval is the shortest time between two Warn lines about drops.
-const dropLogInterval = 10 * time.Second
+// Interval is the shortest time between two Warn lines about drops.
+const Interval = 10 * time.Second
 
-// dropLog turns the drop counts of many batches into at most one Warn line
+// Log turns the drop counts of many batches into at most one Warn line
 // per interval: a stream of bad records cannot flood the log, and the
 // counters keep the exact totals.
-type dropLog struct {
+type Log struct {
 	logger   *zap.Logger
 	message  string
 	interval time.Duration
@@ -24,13 +27,14 @@ type dropLog struct {
 	example error
 }
 
-func newDropLog(logger *zap.Logger, message string) *dropLog {
-	return &dropLog{logger: logger, message: message, interval: dropLogInterval, pending: map[string]int{}}
+// New returns a Log that writes message with the counts.
+func New(logger *zap.Logger, message string) *Log {
+	return &Log{logger: logger, message: message, interval: Interval, pending: map[string]int{}}
 }
 
-// add records the drops of one batch and writes them, with what is pending
+// Add records the drops of one batch and writes them, with what is pending
 // from earlier batches, when the last line is older than the interval.
-func (d *dropLog) add(now time.Time, counts map[string]int, example error) {
+func (d *Log) Add(now time.Time, counts map[string]int, example error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for reason, n := range counts {
@@ -46,14 +50,14 @@ func (d *dropLog) add(now time.Time, counts map[string]int, example error) {
 	d.last = now
 }
 
-// flush writes what is pending (at shutdown).
-func (d *dropLog) flush() {
+// Flush writes what is pending (at shutdown).
+func (d *Log) Flush() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.writeLocked()
 }
 
-func (d *dropLog) writeLocked() {
+func (d *Log) writeLocked() {
 	if len(d.pending) == 0 {
 		return
 	}
