@@ -31,7 +31,12 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 	$(MAKE) fuzz
 	$(MAKE) build
 	CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) go test -count=1 -tags e2e -timeout 15m ./test/e2e/...
+	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -quick -collector $(BINARY)
 	$(MAKE) test-python
+
+.PHONY: bench
+bench: services chdb $(BINARY) ## benchmark with same-run ceilings on a collector it starts (BENCH_FLAGS, e.g. -topology kafka; env INSERT_COUNT ...)
+	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -collector $(BINARY) $(BENCH_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## run the fuzz tests for a bounded time each
