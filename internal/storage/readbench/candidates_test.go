@@ -166,9 +166,11 @@ const projectionIndexSettings = " SETTINGS min_table_rows_to_use_projection_inde
 // rows of x (arrayEnumerateUniq numbers the occurrences), which leaves the
 // net multiset in order, and the same element is taken from it. Exact
 // (every -1 row has an equal +1 row in its group), and it runs on 18.16 too.
-// The filters take the form (? = '' OR name = ?) AND (? = 0 OR event_time >=
-// toDateTime(?)), so that an unset one folds to true and its column is not
-// read.
+// The filters take the form
+//
+//	(? = '' OR name = ?) AND (? = 0 OR event_time >= toDateTime(?))
+//
+// so that an unset one folds to true and its column is not read.
 const latencyArraysSQL = `SELECT name, conversation, p95, n FROM (
     SELECT name, conversation,
            arraySort(groupArray(if(sign > 0, latency_ms, if(latency_ms = 0, -inf, -latency_ms)))) AS a,

@@ -1,8 +1,9 @@
 // Package readbench measures the read path of the storage package on the
 // embedded engine (chDB) over a generated dataset of versioned events, and
 // compares every endpoint with the same read over an append-only copy of the
-// final state. It holds only the benchmark BenchmarkReadPath (see
-// readbench_test.go and BENCHMARKS.md at the repository root), which
+// final state, next to candidate changes of the schema and queries. It
+// holds only the benchmark BenchmarkReadPath (see readbench_test.go and the
+// "Read path" section of BENCHMARKS.md at the repository root), which
 // `go test` runs only when asked with -bench:
 //
 //	CHDB_LIB=$PWD/.cache/chdb/libchdb.so nice go test -run '^$' -bench ReadPath \

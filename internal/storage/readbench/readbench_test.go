@@ -26,9 +26,10 @@ import (
 // BenchmarkReadPath generates the dataset (see dataset_test.go) in the
 // embedded engine, checks that every read of the store returns what the
 // same read over the append-only copy returns, then times each read path
-// through the real Store method against its baseline and prints a table of
-// p50/p95 and ratios. The whole report is one benchmark iteration; run it
-// with -benchtime 1x.
+// through the real Store method against its baseline, next to the
+// candidate changes of candidates_test.go, and prints a table of p50/p95
+// and ratios. The whole report is one benchmark iteration; run it with
+// -benchtime 1x. BENCHMARKS.md ("Read path") has the figures.
 //
 // Environment:
 //

@@ -34,3 +34,6 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
 )
 ENGINE = ReplacingMergeTree(revision)
 ORDER BY id
+-- Small granules: a point read by id touches 1024 rows per part instead of
+-- 8192 (measured: internal/storage/readbench).
+SETTINGS index_granularity = 1024
