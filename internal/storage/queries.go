@@ -150,7 +150,7 @@ func (s *Store) Latency(ctx context.Context, f LatencyFilter, limit int) ([]Late
 	if !f.Since.IsZero() {
 		since = f.Since.Unix()
 	}
-	rows, err := s.conn.Query(ctx, s.queries.latency, f.EventName, f.EventName, since, limit)
+	rows, err := s.conn.Query(ctx, s.queries.latency, f.EventName, f.EventName, since, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("compute latency: %w", err)
 	}

@@ -478,3 +478,37 @@ func TestMigrationIsIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// TestLatencyEdgeCases: zero latencies (stored negated as -inf when
+// cancelled), a group cancelled entirely, and 0.95*n an integer.
+func TestLatencyEdgeCases(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		var ops []event.Operation
+		add := func(id, conv string, latency float64) {
+			ops = append(ops, createOp(id, conv, "n", base, latency, ""))
+		}
+		add("a1", "a", 0)
+		add("a2", "a", 0)
+		add("a3", "a", 1.5)
+		add("a4", "a", 2.5)
+		add("b1", "b", 5)
+		for i := range 20 {
+			add(fmt.Sprintf("c%02d", i), "c", float64(i+1))
+		}
+		apply(t, s, ops...)
+		apply(t, s, updateOp("a1", withLatency(2)), deleteOp("a4"), deleteOp("b1"))
+		rows, err := s.Latency(context.Background(), LatencyFilter{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]LatencyRow{}
+		for _, r := range rows {
+			got[r.ConversationID] = r
+		}
+		// a: {0, 1.5, 2} -> index floor(0.95*3) = 2 -> 2; b: nothing left;
+		// c: 1..20 -> index floor(0.95*20) = 19 -> 20.
+		if len(got) != 2 || got["a"].P95 != 2 || got["a"].Count != 3 || got["c"].P95 != 20 || got["c"].Count != 20 {
+			t.Fatalf("latency rows = %+v", rows)
+		}
+	})
+}
