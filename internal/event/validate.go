@@ -50,9 +50,10 @@ func DefaultLimits() Limits {
 }
 
 // The timestamps every supported ClickHouse version can store (DateTime ends
-// in 2106).
+// in 2106). The epoch itself is excluded: a log record's timestamp 0 means
+// "unset", so it would not survive the trip through the pipeline.
 var (
-	MinTimestamp = time.Unix(0, 0).UTC()
+	MinTimestamp = time.UnixMilli(1).UTC()
 	MaxTimestamp = time.Date(2105, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
 )
 
@@ -127,7 +128,7 @@ func (l Limits) Validate(op *Operation) *ValidationError {
 	}
 	if op.Set.Has(FieldTimestamp) && !ValidTimestamp(op.Timestamp) {
 		return invalid(CodeInvalidField, "timestamp", "must be between %s and %s",
-			MinTimestamp.Format(time.RFC3339), MaxTimestamp.Format(time.RFC3339))
+			MinTimestamp.Format(time.RFC3339Nano), MaxTimestamp.Format(time.RFC3339Nano))
 	}
 	if len(op.Attributes) > l.MaxAttributes {
 		return invalid(CodeInvalidField, "attributes", "at most %d attributes, got %d", l.MaxAttributes, len(op.Attributes))

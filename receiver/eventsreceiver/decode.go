@@ -72,7 +72,7 @@ func (ts *timestamp) UnmarshalJSON(b []byte) error {
 var (
 	errInvalidTimestamp = errors.New("must be an RFC 3339 string or a number of epoch milliseconds")
 	errTimestampRange   = fmt.Errorf("must be between %s and %s",
-		event.MinTimestamp.Format(time.RFC3339), event.MaxTimestamp.Format(time.RFC3339))
+		event.MinTimestamp.Format(time.RFC3339Nano), event.MaxTimestamp.Format(time.RFC3339Nano))
 )
 
 // decodeBody parses one JSON object strictly: unknown fields, wrong types and
