@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -35,18 +36,8 @@ type checkResult struct {
 	Extra int `json:"extra,omitempty"`
 }
 
-// eventJSON is GET /event/{id}'s answer (docs/api.md).
-type eventJSON struct {
-	ID             string            `json:"id"`
-	ConversationID string            `json:"conversation_id"`
-	EventName      string            `json:"event_name"`
-	Input          string            `json:"input"`
-	Output         string            `json:"output"`
-	Latency        float64           `json:"latency"`
-	Error          string            `json:"error"`
-	Timestamp      string            `json:"timestamp"`
-	Attributes     map[string]string `json:"attributes"`
-}
+// eventJSON is the read API's event (one definition, in httpapi).
+type eventJSON = httpapi.Event
 
 // verifier runs the checks of a ledger against the collector's read API and,
 // when the collector's database is reachable, against ClickHouse itself.

@@ -37,22 +37,11 @@ const (
 // value; an empty string counts as absent.
 func first(attrs pcommon.Map, keys []string) (string, pcommon.Value, bool) {
 	for _, k := range keys {
-		if v, ok := attrs.Get(k); ok && present(v) {
+		if v, ok := attrs.Get(k); ok && event.Present(v) {
 			return k, v, true
 		}
 	}
 	return "", pcommon.Value{}, false
-}
-
-func present(v pcommon.Value) bool {
-	switch v.Type() {
-	case pcommon.ValueTypeEmpty:
-		return false
-	case pcommon.ValueTypeStr:
-		return v.Str() != ""
-	default:
-		return true
-	}
 }
 
 // stringField reads a field that must be a string (ids and the key fields).
@@ -86,7 +75,7 @@ func (c *spanEvents) convert(span ptrace.Span, resource pcommon.Map) (event.Oper
 	// the same event, and its replay changes nothing. An empty span id gives
 	// an empty id, which Validate refuses.
 	op.ID = span.SpanID().String()
-	if v, ok := attrs.Get(event.AttrID); ok && present(v) {
+	if v, ok := attrs.Get(event.AttrID); ok && event.Present(v) {
 		id, err := stringField("id", event.AttrID, v)
 		if err != nil {
 			return op, err
@@ -206,10 +195,10 @@ func (c *spanEvents) eventAttributes(span ptrace.Span, resource pcommon.Map) []e
 	}
 	for _, key := range c.attributes {
 		v, ok := span.Attributes().Get(key)
-		if !ok || !present(v) {
+		if !ok || !event.Present(v) {
 			v, ok = resource.Get(key)
 		}
-		if !ok || !present(v) {
+		if !ok || !event.Present(v) {
 			continue
 		}
 		value := text(v)

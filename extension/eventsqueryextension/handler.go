@@ -203,19 +203,8 @@ type healthJSON struct {
 	ClickHouse string `json:"clickhouse"`
 }
 
-// eventJSON is an event as docs/api.md shows it.
-type eventJSON struct {
-	ID             string            `json:"id"`
-	ConversationID string            `json:"conversation_id"`
-	EventName      string            `json:"event_name"`
-	Input          string            `json:"input"`
-	Output         string            `json:"output"`
-	Latency        float64           `json:"latency"`
-	Error          string            `json:"error"`
-	Timestamp      string            `json:"timestamp"`
-	Attributes     map[string]string `json:"attributes"`
-	Version        uint64            `json:"version"`
-}
+// eventJSON is the read API's event (one definition, in httpapi).
+type eventJSON = httpapi.Event
 
 func toEventJSON(e *storage.StoredEvent) eventJSON {
 	attrs := make(map[string]string, len(e.Attributes))

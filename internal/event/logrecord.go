@@ -172,3 +172,16 @@ func str(key string, v pcommon.Value) (string, error) {
 	}
 	return v.Str(), nil
 }
+
+// Present reports whether an attribute value counts as given: empty values
+// and empty strings do not (the normalizer's and the connector's aliases).
+func Present(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return false
+	case pcommon.ValueTypeStr:
+		return v.Str() != ""
+	default:
+		return true
+	}
+}

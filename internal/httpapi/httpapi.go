@@ -74,3 +74,18 @@ type ReadRoutes interface {
 	// GET /analytics/* and GET /health (with the ClickHouse check).
 	ReadHandler() http.Handler
 }
+
+// Event is an event as the read API answers it (docs/api.md); the query
+// extension writes it and the benchmark reads it.
+type Event struct {
+	ID             string            `json:"id"`
+	ConversationID string            `json:"conversation_id"`
+	EventName      string            `json:"event_name"`
+	Input          string            `json:"input"`
+	Output         string            `json:"output"`
+	Latency        float64           `json:"latency"`
+	Error          string            `json:"error"`
+	Timestamp      string            `json:"timestamp"`
+	Attributes     map[string]string `json:"attributes"`
+	Version        uint64            `json:"version"`
+}

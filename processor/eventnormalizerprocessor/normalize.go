@@ -48,23 +48,12 @@ type recordView struct {
 // string or an empty value counts as absent.
 func (r *recordView) first(keys []string) (string, pcommon.Value, bool) {
 	for _, k := range keys {
-		if v, ok := r.attrs.Get(k); ok && present(v) {
+		if v, ok := r.attrs.Get(k); ok && event.Present(v) {
 			r.used = append(r.used, k)
 			return k, v, true
 		}
 	}
 	return "", pcommon.Value{}, false
-}
-
-func present(v pcommon.Value) bool {
-	switch v.Type() {
-	case pcommon.ValueTypeEmpty:
-		return false
-	case pcommon.ValueTypeStr:
-		return v.Str() != ""
-	default:
-		return true
-	}
 }
 
 func wrongType(field, key string, v pcommon.Value, want string) *event.ValidationError {
