@@ -102,7 +102,7 @@ type DayCount struct {
 func (s *Store) ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]DayCount, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(days - 1))
-	rows, err := s.conn.Query(ctx, s.queries.errorCounts, eventName, first.Unix())
+	rows, err := s.conn.Query(ctx, s.queries.errorCounts, eventName, first.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("count errors: %w", err)
 	}

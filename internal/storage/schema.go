@@ -71,6 +71,8 @@ var migrations = []string{
 	"create_events.sql",
 	"create_event_state.sql",
 	"create_state_to_events.sql",
+	"create_error_days.sql",
+	"create_state_to_error_days.sql",
 }
 
 // queries holds the rendered read and lookup statements.
@@ -131,7 +133,20 @@ func stripComments(sql string) string {
 }
 
 func migrate(ctx context.Context, conn Conn, d dialect) error {
+	// error_days came after events: a database written before it gets its
+	// rows computed once from events, right after the view that keeps it up
+	// to date exists. Operations another writer applies between the view's
+	// creation and the backfill are counted twice, so a database in use by
+	// other collectors should be upgraded while they are stopped.
+	backfill := false
 	for _, file := range migrations {
+		if file == "create_error_days.sql" {
+			exists, err := tableExists(ctx, conn, d.Database, "error_days")
+			if err != nil {
+				return fmt.Errorf("schema step %s: %w", file, err)
+			}
+			backfill = !exists
+		}
 		stmt, err := render(file, d)
 		if err != nil {
 			return err
@@ -140,5 +155,31 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 			return fmt.Errorf("schema step %s: %w", file, err)
 		}
 	}
+	if backfill {
+		stmt, err := render("backfill_error_days.sql", d)
+		if err != nil {
+			return err
+		}
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("schema step backfill_error_days.sql: %w", err)
+		}
+	}
 	return nil
+}
+
+// tableExists reports whether database.table exists. Names are bound as
+// values, not spliced into the statement.
+func tableExists(ctx context.Context, conn Conn, database, table string) (bool, error) {
+	rows, err := conn.Query(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", database, table)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var n uint64
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return false, err
+		}
+	}
+	return n > 0, rows.Err()
 }

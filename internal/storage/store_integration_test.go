@@ -470,13 +470,76 @@ func TestMigrationIsIdempotent(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			s := openStore(t, e)
-			apply(t, s, createOp("e1", "c1", "n", base, 1, ""))
+			apply(t, s, createOp("e1", "c1", "n", base, 1, ""), createOp("e2", "c1", "n", base, 1, "boom"))
 			if err := migrate(context.Background(), s.conn, s.dialect); err != nil {
 				t.Fatalf("second migration: %v", err)
 			}
 			mustEvent(t, s, "e1")
+			// error_days existed: no second backfill.
+			if n := totalErrors(t, s, "n", base); n != 1 {
+				t.Fatalf("%d errors after a second migration, want 1", n)
+			}
 		})
 	}
+}
+
+func totalErrors(t *testing.T, s *Store, name string, now time.Time) int64 {
+	t.Helper()
+	counts, err := s.ErrorCounts(context.Background(), name, 30, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, c := range counts {
+		n += c.Errors
+	}
+	return n
+}
+
+// TestErrorDaysBackfill: a database written before error_days existed gets
+// its error counts computed from events when the store opens it.
+func TestErrorDaysBackfill(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		now := time.Now().UTC()
+		var ops []event.Operation
+		for i := range 40 {
+			errMsg := ""
+			if i%3 == 0 {
+				errMsg = "e"
+			}
+			ops = append(ops, createOp(fmt.Sprintf("b%02d", i), "conv", "event_b", now.AddDate(0, 0, -(i%4)), 1, errMsg))
+		}
+		ops = append(ops, updateOp("b00", withError("")), updateOp("b01", withError("late")), deleteOp("b03"))
+		apply(t, s, ops...)
+		before, err := s.ErrorCounts(context.Background(), "event_b", 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := totalErrors(t, s, "event_b", now); n != 13 { // 14 with an error, -b00 (cleared), +b01, -b03 (deleted)
+			t.Fatalf("%d errors, want 13", n)
+		}
+		ctx := context.Background()
+		for _, stmt := range []string{"DROP TABLE " + s.dialect.Database + ".event_state_to_error_days", "DROP TABLE " + s.dialect.Database + ".error_days"} {
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := migrate(ctx, s.conn, s.dialect); err != nil {
+			t.Fatalf("migration: %v", err)
+		}
+		after, err := s.ErrorCounts(ctx, "event_b", 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(before, after) {
+			t.Fatalf("after backfill %+v, want %+v", after, before)
+		}
+		// The view is back: new operations count once.
+		apply(t, s, updateOp("b02", withError("new")), deleteOp("b06"))
+		if n := totalErrors(t, s, "event_b", now); n != 13 {
+			t.Fatalf("%d errors after new operations, want 13 (+b02, -b06)", n)
+		}
+	})
 }
 
 // TestLatencyEdgeCases: zero latencies (stored negated as -inf when

@@ -23,11 +23,6 @@ import (
 //   - event_state_pxg: event_state_g1k with a projection of _part_offset
 //     sorted by conversation_id only (a secondary index: the rows are then
 //     read from the table itself; ClickHouse 25.x).
-//   - error_days: a SummingMergeTree (name, day) -> errors, what a
-//     materialized view on events (SELECT name, toDate(event_time) AS day,
-//     sum(sign) AS errors WHERE is_error = 1 GROUP BY name, day) would
-//     write: one row per (name, day) per insert; sums of signs cancel
-//     exactly, merged or not.
 //   - PREWHERE id = ?: select_state.sql's ORDER BY revision DESC LIMIT 1
 //     makes 26.x plan a top-K filter on revision as the PREWHERE and apply
 //     id = ? after reading; an explicit PREWHERE restores the point read.
@@ -35,21 +30,18 @@ import (
 //     and without quantileExactWeighted's hash map per group.
 
 // candidateTables are built from the versioned tables by buildCandidates:
-// each part of src is copied with insert (SELECT * by default), as the
+// each part of src is copied with INSERT ... SELECT *, as the
 // inserts that wrote the part would have filled the table.
 var candidateTables = []struct {
 	name, src, engine string
 	alter             []string
-	insert            string
 }{
-	{"event_state_g1k", "event_state", "ReplacingMergeTree(revision) ORDER BY id SETTINGS index_granularity = 1024", nil, ""},
-	{"events_g1k", "events", "CollapsingMergeTree(sign) PARTITION BY toYYYYMM(event_time) ORDER BY (conversation, event_time, id) SETTINGS index_granularity = 1024", nil, ""},
+	{"event_state_g1k", "event_state", "ReplacingMergeTree(revision) ORDER BY id SETTINGS index_granularity = 1024", nil},
+	{"events_g1k", "events", "CollapsingMergeTree(sign) PARTITION BY toYYYYMM(event_time) ORDER BY (conversation, event_time, id) SETTINGS index_granularity = 1024", nil},
 	{"event_state_pjg", "event_state", "ReplacingMergeTree(revision) ORDER BY id SETTINGS index_granularity = 1024, deduplicate_merge_projection_mode = 'rebuild'",
-		[]string{"ADD PROJECTION by_conversation (SELECT * ORDER BY conversation_id, ts_ms, id)"}, ""},
+		[]string{"ADD PROJECTION by_conversation (SELECT * ORDER BY conversation_id, ts_ms, id)"}},
 	{"event_state_pxg", "event_state", "ReplacingMergeTree(revision) ORDER BY id SETTINGS index_granularity = 1024, deduplicate_merge_projection_mode = 'rebuild'",
-		[]string{"ADD PROJECTION by_conversation (SELECT _part_offset ORDER BY conversation_id)"}, ""},
-	{"error_days", "events", "SummingMergeTree ORDER BY (name, day)", nil,
-		"SELECT name, toDate(event_time) AS day, sum(sign) AS errors FROM %s WHERE is_error = 1 AND _part = %s GROUP BY name, day"},
+		[]string{"ADD PROJECTION by_conversation (SELECT _part_offset ORDER BY conversation_id)"}},
 }
 
 // buildCandidates copies the versioned tables into the candidate tables,
@@ -66,11 +58,6 @@ func (r *bench) buildCandidates() {
 		}
 		start := time.Now()
 		create := fmt.Sprintf("CREATE TABLE %s.%s AS %s.%s ENGINE = %s", db, c.name, db, c.src, c.engine)
-		insert := "SELECT * FROM %s WHERE _part = %s"
-		if c.insert != "" {
-			create = fmt.Sprintf("CREATE TABLE %s.%s (name String, day Date, errors Int64) ENGINE = %s", db, c.name, c.engine)
-			insert = c.insert
-		}
 		stmts := []string{fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, c.name), create}
 		for _, a := range c.alter {
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s.%s %s", db, c.name, a))
@@ -78,7 +65,7 @@ func (r *bench) buildCandidates() {
 		stmts = append(stmts, fmt.Sprintf("SYSTEM STOP MERGES %s.%s", db, c.name))
 		for _, p := range r.mustQuery(fmt.Sprintf("SELECT name FROM system.parts WHERE database = '%s' AND table = '%s' AND active ORDER BY min_block_number", db, c.src)) {
 			stmts = append(stmts, fmt.Sprintf("INSERT INTO %s.%s ", db, c.name)+
-				fmt.Sprintf(insert, db+"."+c.src, quote(str(p[0])))+" SETTINGS max_insert_threads = 1")
+				fmt.Sprintf("SELECT * FROM %s.%s WHERE _part = %s", db, c.src, quote(str(p[0])))+" SETTINGS max_insert_threads = 1")
 		}
 		stmts = append(stmts, fmt.Sprintf("INSERT INTO %s.readbench_candidates VALUES (%s)", db, quote(c.name)))
 		for _, q := range stmts {
@@ -86,12 +73,6 @@ func (r *bench) buildCandidates() {
 		}
 		r.logf("built candidate table %s in %s", c.name, time.Since(start).Round(time.Millisecond))
 	}
-}
-
-// errorDaysSQL is the errors per day read from error_days.
-func (r *bench) errorDaysSQL(name string) string {
-	return fmt.Sprintf(`SELECT toString(day) AS d, sum(errors) AS e FROM %s.error_days
-WHERE name = %s AND day >= toDate(toDateTime(%d)) GROUP BY d HAVING e != 0 ORDER BY d`, database, quote(name), r.errorsSince())
 }
 
 // pointReadPrewhere is select_state.sql with PREWHERE.
@@ -257,13 +238,6 @@ func (r *bench) checkCandidates(p picks, name string) {
 	} {
 		if got := r.mustQuery(q); fmt.Sprint(rawStrings(got)) != fmt.Sprint(rawStrings(want)) {
 			r.b.Fatalf("conversation %s: %s\nbaseline %s\nin: %s", p.convs[0], got, want, q)
-		}
-	}
-	for _, n := range names {
-		got := r.mustQuery(r.errorDaysSQL(n))
-		want := r.mustQuery(r.baselineErrors(n))
-		if fmt.Sprint(rawStrings(got)) != fmt.Sprint(rawStrings(want)) {
-			r.b.Fatalf("error_days(%s): %s, baseline %s", n, got, want)
 		}
 	}
 	for _, n := range []string{"", name} {

@@ -2,6 +2,7 @@ package readbench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -135,6 +136,7 @@ func (d *dataset) generate(ctx context.Context, conn *chdb.Conn, logf func(strin
 	db := d.db
 	ddl := []string{
 		"DROP VIEW IF EXISTS " + db + ".event_state_to_events",
+		"DROP VIEW IF EXISTS " + db + ".event_state_to_error_days",
 		fmt.Sprintf(`CREATE TABLE %s.events_plain (
     id            String,
     conversation  String,
@@ -214,6 +216,25 @@ SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`,
 		}
 		logf("generated %s in %s", p.name, time.Since(start).Round(time.Millisecond))
 	}
+	// error_days: what the view event_state_to_error_days writes, one
+	// insert per part of events (the signed error rows, summed per name and
+	// day within the insert).
+	start := time.Now()
+	parts, err := conn.Query(ctx, fmt.Sprintf("SELECT name FROM system.parts WHERE database = '%s' AND table = 'events' AND active ORDER BY min_block_number", db), "JSONCompact")
+	if err != nil {
+		return fmt.Errorf("list parts of events: %w", err)
+	}
+	var list struct{ Data [][]string }
+	if err := json.Unmarshal(parts, &list); err != nil {
+		return fmt.Errorf("list parts of events: %w", err)
+	}
+	for _, part := range list.Data {
+		if err := exec(fmt.Sprintf(`INSERT INTO %s.error_days (name, day, errors)
+SELECT name, toDate(event_time) AS day, sum(sign) AS errors FROM %s.events WHERE is_error = 1 AND _part = '%s' GROUP BY name, day`, db, db, part[0])); err != nil {
+			return fmt.Errorf("generate error_days: %w", err)
+		}
+	}
+	logf("generated error_days in %s", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -223,7 +244,7 @@ SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`,
 // start between the engine's start and this statement; the parts are
 // printed with the report.)
 func stopMerges(ctx context.Context, conn *chdb.Conn, db string) error {
-	tables := []string{"events", "event_state", "events_plain", "state_plain", "conv_plain"}
+	tables := []string{"events", "event_state", "error_days", "events_plain", "state_plain", "conv_plain"}
 	for _, c := range candidateTables {
 		tables = append(tables, c.name)
 	}

@@ -517,7 +517,6 @@ func (r *bench) endpoints(p picks) []endpoint {
 					_, err := r.store.ErrorCounts(r.ctx, name(i), errorDays, r.now)
 					return err
 				}},
-				{"candidate: SummingMergeTree (name, day) fed by a materialized view on events", r.rawRun(func(i int) string { return r.errorDaysSQL(name(i)) })},
 			},
 			base:     r.rawRun(func(i int) string { return r.baselineErrors(name(i)) }),
 			baseName: "count() WHERE name AND is_error GROUP BY day on events_plain",

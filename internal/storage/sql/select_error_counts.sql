@@ -1,7 +1,7 @@
--- Parameters: event_name, first second of the window (Unix seconds).
-SELECT toString(toDate(event_time)) AS day, sum(sign) AS errors
-FROM {{.Database}}.events
-WHERE name = ? AND is_error = 1 AND event_time >= toDateTime(?)
+-- Parameters: event_name, first day of the window (YYYY-MM-DD, UTC).
+SELECT toString(day) AS day_text, sum(errors) AS n
+FROM {{.Database}}.error_days
+WHERE name = ? AND day >= toDate(?)
 GROUP BY day
-HAVING errors != 0
+HAVING n != 0
 ORDER BY day
