@@ -243,6 +243,17 @@ func eventually(t testing.TB, timeout time.Duration, check func() string) {
 	t.Fatalf("not true after %s: %s", timeout, last)
 }
 
+// envValue returns the value of key in an environment list such as
+// kafkaEnv's, or "".
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
 func uniqueName(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 }
