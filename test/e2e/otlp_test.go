@@ -691,3 +691,11 @@ func (e *checkedSpanExporter) sent() int {
 	defer e.mu.Unlock()
 	return e.n
 }
+
+// TestReadmeCurlExamplesThroughKafka runs the original README's curl
+// examples verbatim against the Kafka topology (collector-config.yaml).
+func TestReadmeCurlExamplesThroughKafka(t *testing.T) {
+	env := kafkaEnv(t, "8080", uniqueName("e2e_readme"), uniqueName("e2e_readme_group"), uniqueName("e2e_readme"))
+	startCollector(t, "collector-config.yaml", env, "8080")
+	readmeCurlExamples(t, 60*time.Second)
+}

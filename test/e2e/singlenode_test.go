@@ -49,10 +49,16 @@ func runCurl(t *testing.T, command string) response {
 }
 
 func TestOriginalReadmeCurlExamples(t *testing.T) {
-	dir := t.TempDir()
-	c := startCollector(t, "config/single-node.yaml", singleNodeEnv(t, dir, "8080"), "8080")
-	_ = c
+	startCollector(t, "config/single-node.yaml", singleNodeEnv(t, t.TempDir(), "8080"), "8080")
+	readmeCurlExamples(t, 15*time.Second)
+}
 
+// readmeCurlExamples runs the original README's curl examples against the
+// collector on localhost:8080, which must start with no events: create, the
+// reads, then the original's update and delete. wait bounds each wait for
+// the pipeline to deliver a write to storage.
+func readmeCurlExamples(t *testing.T, wait time.Duration) {
+	t.Helper()
 	created := runCurl(t, readmeCreate)
 	if created.status != http.StatusAccepted {
 		t.Fatalf("create: %d %s", created.status, created.body)
@@ -63,7 +69,7 @@ func TestOriginalReadmeCurlExamples(t *testing.T) {
 	}
 
 	// "Wait a moment for consumer processing, then read it back"
-	eventually(t, 15*time.Second, func() string {
+	eventually(t, wait, func() string {
 		r := runCurl(t, strings.ReplaceAll(readmeReads[1], "<EVENT_ID>", id))
 		if r.status != http.StatusOK {
 			return fmt.Sprintf("GET /event: %d %s", r.status, r.body)
@@ -122,7 +128,7 @@ func TestOriginalReadmeCurlExamples(t *testing.T) {
 	if r := call(t, "PUT", "http://localhost:8080/event/"+id, `{"error":"timeout","latency":5000.0}`); r.status != http.StatusAccepted {
 		t.Fatalf("PUT: %d %s", r.status, r.body)
 	}
-	eventually(t, 15*time.Second, func() string {
+	eventually(t, wait, func() string {
 		r := call(t, "GET", "http://localhost:8080/analytics/sessions/top-errors?limit=10", nil)
 		data, _ := r.json(t)["data"].([]any)
 		if len(data) != 1 || data[0].(map[string]any)["errors"] != float64(1) {
@@ -137,7 +143,7 @@ func TestOriginalReadmeCurlExamples(t *testing.T) {
 	if r := call(t, "DELETE", "http://localhost:8080/event/"+id, nil); r.status != http.StatusAccepted {
 		t.Fatalf("DELETE: %d %s", r.status, r.body)
 	}
-	eventually(t, 15*time.Second, func() string {
+	eventually(t, wait, func() string {
 		if r := call(t, "GET", "http://localhost:8080/event/"+id, nil); r.status != http.StatusNotFound {
 			return fmt.Sprintf("GET after delete: %d", r.status)
 		}
