@@ -21,6 +21,9 @@ type Config struct {
 	Attributes []string `mapstructure:"attributes"`
 	// Limits bound what one event may carry; a span beyond them is dropped.
 	Limits event.Limits `mapstructure:"limits"`
+	// PartitionBuckets is the number of buckets (message keys) event ids are
+	// spread over; the output has one resource per bucket.
+	PartitionBuckets int `mapstructure:"partition_buckets"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -46,7 +49,7 @@ const minIDBytes = 16
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := []error{c.Limits.CheckRange(limitsFloor)}
+	errs := []error{c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets)}
 	seen := make(map[string]bool, len(c.Attributes))
 	for _, key := range c.Attributes {
 		switch {

@@ -24,7 +24,7 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits()},
+			want: &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets},
 		},
 		{
 			file: "config.yaml",
@@ -38,6 +38,7 @@ func TestConfig(t *testing.T) {
 					MaxAttributes:     16,
 					MaxAttributeBytes: 512,
 				},
+				PartitionBuckets: 3,
 			},
 		},
 		{
@@ -52,6 +53,7 @@ func TestConfig(t *testing.T) {
 				"limits::max_key_field_bytes: must be between 1 and 1024, got 0",
 				"limits::max_text_field_bytes: must be between 1 and 1048576, got 2097152",
 				"limits::max_attribute_bytes: must be between 32 and 4096, got 16",
+				"partition_buckets: must be between 1 and 1024, got 0",
 			},
 		},
 	}

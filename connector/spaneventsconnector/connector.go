@@ -33,6 +33,7 @@ type spanEvents struct {
 	next       consumer.Logs
 	limits     event.Limits
 	attributes []string
+	buckets    int
 	clock      *event.Clock
 	logger     *zap.Logger
 	drops      *droplog.Log
@@ -60,6 +61,7 @@ func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.L
 		next:       next,
 		limits:     cfg.Limits,
 		attributes: cfg.Attributes,
+		buckets:    cfg.PartitionBuckets,
 		clock:      event.NewClock(),
 		logger:     set.Logger,
 		drops:      droplog.New(set.Logger, "dropped spans that cannot become events"),
@@ -83,7 +85,7 @@ func (*spanEvents) Capabilities() consumer.Capabilities {
 // an event, to the next consumer; nothing when no span did.
 func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	now := c.now()
-	out := event.NewLogsBuilder()
+	out := event.NewLogsBuilder(c.buckets)
 	var (
 		reasons map[string]int
 		warn    map[string]int

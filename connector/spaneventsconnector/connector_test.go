@@ -72,7 +72,7 @@ func TestOneBatchPerCall(t *testing.T) {
 		lrs := rl.ScopeLogs().At(0).LogRecords()
 		for j := range lrs.Len() {
 			id, _ := lrs.At(j).Attributes().Get(event.AttrID)
-			assert.Equal(t, event.PartitionKey(id.Str()), key.Str())
+			assert.Equal(t, event.PartitionKey(id.Str(), event.DefaultPartitionBuckets), key.Str())
 		}
 	}
 	got := map[string]string{}
@@ -116,7 +116,7 @@ func TestFactory(t *testing.T) {
 	t.Parallel()
 	f := NewFactory()
 	assert.Equal(t, "spanevents", f.Type().String())
-	assert.Equal(t, &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits()}, f.CreateDefaultConfig())
+	assert.Equal(t, &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets}, f.CreateDefaultConfig())
 }
 
 func TestLifecycle(t *testing.T) {

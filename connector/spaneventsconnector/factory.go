@@ -25,6 +25,8 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Attributes: defaultAttributes(),
 		Limits:     event.DefaultLimits(),
+
+		PartitionBuckets: event.DefaultPartitionBuckets,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/groupcommit"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
@@ -24,9 +25,21 @@ type eventsExporter struct {
 	operations metric.Int64Counter
 	dropped    metric.Int64Counter
 
+	// group applies the operations of concurrent pushes in one merge and one
+	// insert: pushes that arrive while an insert runs go together in the
+	// next one. Without a sending queue (the Kafka topology: the kafka
+	// receiver waits for each message's insert, one message at a time per
+	// partition), this is what turns the messages of all partitions into
+	// one insert instead of one each.
+	group *groupcommit.Committer[[]event.Operation]
+
 	mu    sync.Mutex
 	store *storage.Store
 }
+
+// maxGroupOperations bounds the operations of one grouped insert; a single
+// push larger than that goes alone.
+const maxGroupOperations = 50_000
 
 var (
 	outcomeChanged   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "changed")))
@@ -47,18 +60,20 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
-	return &eventsExporter{
+	e := &eventsExporter{
 		cfg:        cfg,
 		logger:     set.Logger,
 		limits:     event.DefaultLimits(),
 		operations: operations,
 		dropped:    dropped,
-	}, nil
+	}
+	return e, nil
 }
 
 // start connects and migrates the schema. A ClickHouse that is down at start
 // is not fatal: the queue keeps the data and every push tries again.
 func (e *eventsExporter) start(ctx context.Context, _ component.Host) error {
+	e.group = groupcommit.New(1, maxGroupOperations, func(ops []event.Operation) int { return len(ops) }, e.apply)
 	if _, err := e.getStore(ctx); err != nil {
 		e.logger.Warn("ClickHouse is not reachable yet; data stays queued and is retried", zap.Error(err))
 	}
@@ -83,6 +98,10 @@ func (e *eventsExporter) getStore(ctx context.Context) (*storage.Store, error) {
 }
 
 func (e *eventsExporter) shutdown(context.Context) error {
+	if e.group != nil {
+		// After the queue has drained: no push can arrive any more.
+		e.group.Shutdown()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.store == nil {
@@ -100,6 +119,27 @@ func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	if len(ops) == 0 {
 		return nil
+	}
+	return e.group.Commit(ctx, ops)
+}
+
+// apply merges and writes the operations of one or more pushes. The pushes'
+// contexts differ and each waits for this call, so it runs under the
+// exporter's own timeout. A push that gave up waiting is retried by its
+// caller; applying its operations twice changes nothing.
+func (e *eventsExporter) apply(pushes [][]event.Operation, size int) error {
+	ctx := context.Background()
+	if e.cfg.TimeoutConfig.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.TimeoutConfig.Timeout)
+		defer cancel()
+	}
+	ops := pushes[0]
+	if len(pushes) > 1 {
+		ops = make([]event.Operation, 0, size)
+		for _, p := range pushes {
+			ops = append(ops, p...)
+		}
 	}
 	store, err := e.getStore(ctx)
 	if err != nil {

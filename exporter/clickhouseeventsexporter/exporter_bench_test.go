@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -32,11 +33,14 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := exp.start(ctx, componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = exp.shutdown(ctx) }()
 	store, err := exp.getStore(ctx)
 	if err != nil {
 		b.Fatalf("ClickHouse server (make services): %v", err)
 	}
-	defer func() { _ = exp.shutdown(ctx) }()
 
 	raw, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:9000"},
 		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4}})
@@ -58,7 +62,7 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 	ts := time.Now().UTC().Truncate(time.Millisecond)
 	makeBatch := func(n int) ([]event.Operation, plog.Logs) {
 		ops := make([]event.Operation, batchSize)
-		b := event.NewLogsBuilder()
+		b := event.NewLogsBuilder(event.DefaultPartitionBuckets)
 		for i := range ops {
 			ops[i] = event.Operation{Op: event.OpCreate, ID: fmt.Sprintf("b%d-%d", n, i), Version: clock.Next(), Set: event.AllFields,
 				Event: event.Event{ConversationID: fmt.Sprintf("conv-%d", i%1000), Name: "event_a", Timestamp: ts,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,5 +141,73 @@ func TestShutdownWithoutStart(t *testing.T) {
 	}
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentPushesWithoutQueue: the Kafka topology's setting (no sending
+// queue, one push per Kafka message and partition at a time). Concurrent
+// pushes share inserts; each returns once its operations are stored.
+func TestConcurrentPushesWithoutQueue(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Database = fmt.Sprintf("exporter_test_%d", time.Now().UnixNano())
+	cfg.Endpoint = "tcp://127.0.0.1:9000"
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.BackOffConfig.Enabled = false
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := exp.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	store, err := storage.Open(context.Background(), cfg.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	const pushers, perPush, rounds = 6, 25, 4
+	clock := event.NewClock()
+	ts := time.Now().UTC().Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for p := range pushers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				ld, lrs := event.NewLogs()
+				for i := range perPush {
+					id := fmt.Sprintf("p%d-r%d-%d", p, r, i)
+					op := event.Operation{Op: event.OpCreate, ID: id, Version: clock.Next(), Set: event.AllFields,
+						Event: event.Event{ConversationID: "c", Name: "n", Timestamp: ts, LatencyMs: float64(i)}}
+					op.MarshalLogRecord(lrs.AppendEmpty(), ts)
+				}
+				if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+					t.Error(err)
+					return
+				}
+				// Returned: every operation of the push is readable now.
+				for i := range perPush {
+					id := fmt.Sprintf("p%d-r%d-%d", p, r, i)
+					if got, err := store.Event(context.Background(), id); err != nil || got.LatencyMs != float64(i) {
+						t.Errorf("%s after its push returned: %+v, %v", id, got, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rows, err := store.Latency(context.Background(), storage.LatencyFilter{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Count != pushers*perPush*rounds {
+		t.Fatalf("latency rows %+v, want one group of %d events", rows, pushers*perPush*rounds)
 	}
 }

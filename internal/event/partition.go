@@ -1,6 +1,7 @@
 package event // import "github.com/otelcol-events/otelcol-events/internal/event"
 
 import (
+	"fmt"
 	"hash/fnv"
 	"strconv"
 	"time"
@@ -15,28 +16,52 @@ import (
 // partition, in order, and one message carries many operations.
 const ResourceAttrPartition = "event.partition"
 
-// PartitionBuckets is the number of buckets event ids are spread over: the
-// most Kafka partitions the events topic can use. Fewer buckets make larger
-// messages.
-const PartitionBuckets = 16
+// DefaultPartitionBuckets is the default number of buckets event ids are
+// spread over: the most Kafka partitions the events topic can use. Each
+// pipeline call becomes up to that many messages, so fewer buckets make
+// fewer, larger messages; the best is the topic's partition count.
+const DefaultPartitionBuckets = 16
 
-// PartitionKey returns the bucket of an event id.
-func PartitionKey(id string) string {
+// MaxPartitionBuckets bounds the buckets setting of the components that
+// build canonical records.
+const MaxPartitionBuckets = 1024
+
+// ValidatePartitionBuckets checks a partition_buckets setting.
+func ValidatePartitionBuckets(n int) error {
+	if n < 1 || n > MaxPartitionBuckets {
+		return fmt.Errorf("partition_buckets: must be between 1 and %d, got %d", MaxPartitionBuckets, n)
+	}
+	return nil
+}
+
+// PartitionKey returns the bucket of an event id among buckets, as the
+// value of ResourceAttrPartition.
+func PartitionKey(id string, buckets int) string {
+	return strconv.Itoa(PartitionOf(id, buckets))
+}
+
+// PartitionOf returns the bucket of an event id among buckets.
+func PartitionOf(id string, buckets int) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
-	return strconv.Itoa(int(h.Sum32() % PartitionBuckets))
+	return int(h.Sum32() % uint32(buckets))
 }
 
 // LogsBuilder collects canonical records into one Logs, one resource per
 // partition bucket (see ResourceAttrPartition).
 type LogsBuilder struct {
 	ld      plog.Logs
+	n       int
 	buckets map[string]plog.LogRecordSlice
 }
 
-// NewLogsBuilder returns an empty builder.
-func NewLogsBuilder() *LogsBuilder {
-	return &LogsBuilder{ld: plog.NewLogs(), buckets: make(map[string]plog.LogRecordSlice, PartitionBuckets)}
+// NewLogsBuilder returns an empty builder that spreads ids over buckets
+// buckets (DefaultPartitionBuckets when buckets is not positive).
+func NewLogsBuilder(buckets int) *LogsBuilder {
+	if buckets <= 0 {
+		buckets = DefaultPartitionBuckets
+	}
+	return &LogsBuilder{ld: plog.NewLogs(), n: buckets, buckets: make(map[string]plog.LogRecordSlice, buckets)}
 }
 
 // Append encodes op into a new record of its bucket and returns the record.
@@ -55,7 +80,7 @@ func (b *LogsBuilder) AppendRecord(id string, record plog.LogRecord) {
 func (b *LogsBuilder) Logs() plog.Logs { return b.ld }
 
 func (b *LogsBuilder) records(id string) plog.LogRecordSlice {
-	key := PartitionKey(id)
+	key := PartitionKey(id, b.n)
 	lrs, ok := b.buckets[key]
 	if !ok {
 		rl := b.ld.ResourceLogs().AppendEmpty()

@@ -1,6 +1,8 @@
 package eventnormalizerprocessor // import "github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor"
 
 import (
+	"errors"
+
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
@@ -8,6 +10,10 @@ import (
 type Config struct {
 	// Limits bound what one event may carry; a record beyond them is dropped.
 	Limits event.Limits `mapstructure:"limits"`
+	// PartitionBuckets is the number of buckets (message keys) event ids are
+	// spread over; the output has one resource per bucket. With the kafka
+	// exporter, set it to the topic's partition count.
+	PartitionBuckets int `mapstructure:"partition_buckets"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -15,7 +21,7 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	return c.Limits.CheckRange(limitsFloor)
+	return errors.Join(c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets))
 }
 
 // minIDBytes is the length of the UUIDs the normalizer generates.

@@ -24,7 +24,7 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Limits: event.DefaultLimits()},
+			want: &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets},
 		},
 		{
 			file: "config.yaml",
@@ -35,7 +35,7 @@ func TestConfig(t *testing.T) {
 				MaxTextFieldBytes: 65536,
 				MaxAttributes:     16,
 				MaxAttributeBytes: 512,
-			}},
+			}, PartitionBuckets: 3},
 		},
 		{
 			file: "invalid_limits.yaml",
@@ -46,6 +46,7 @@ func TestConfig(t *testing.T) {
 				"limits::max_text_field_bytes: must be between 1 and 1048576, got 2097152",
 				"limits::max_attributes: must be between 1 and 128, got 129",
 				"limits::max_attribute_bytes: must be between 1 and 4096, got 4097",
+				"partition_buckets: must be between 1 and 1024, got 1025",
 			},
 		},
 	}

@@ -23,7 +23,7 @@ func NewFactory() processor.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{Limits: event.DefaultLimits()}
+	return &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets}
 }
 
 func createLogsProcessor(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {

@@ -29,12 +29,13 @@ var (
 )
 
 type normalizer struct {
-	limits event.Limits
-	clock  *event.Clock
-	logger *zap.Logger
-	drops  *droplog.Log
-	now    func() time.Time
-	newID  func() (string, error)
+	limits  event.Limits
+	buckets int
+	clock   *event.Clock
+	logger  *zap.Logger
+	drops   *droplog.Log
+	now     func() time.Time
+	newID   func() (string, error)
 
 	records metric.Int64Counter
 	dropped metric.Int64Counter
@@ -63,6 +64,7 @@ func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, e
 	}
 	return &normalizer{
 		limits:  cfg.Limits,
+		buckets: cfg.PartitionBuckets,
 		clock:   event.NewClock(),
 		logger:  set.Logger,
 		drops:   droplog.New(set.Logger, "dropped log records that cannot become events"),
@@ -172,7 +174,7 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	// Records go out grouped by the bucket of their event id, so that the
 	// kafka exporter sends all operations of an id to one partition
 	// (partition_logs_by_resource_attributes).
-	result := event.NewLogsBuilder()
+	result := event.NewLogsBuilder(n.buckets)
 	for i := range out {
 		if out[i].converted {
 			result.Append(&out[i].op, now)

@@ -32,7 +32,7 @@ func TestCanonicalBatchPassesUnchanged(t *testing.T) {
 	require.Equal(t, 1, out.ResourceLogs().Len())
 	key, ok := out.ResourceLogs().At(0).Resource().Attributes().Get(event.ResourceAttrPartition)
 	require.True(t, ok)
-	assert.Equal(t, event.PartitionKey("a"), key.Str())
+	assert.Equal(t, event.PartitionKey("a", event.DefaultPartitionBuckets), key.Str())
 	require.Equal(t, 3, out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().Len())
 	ops := decode(t, out)
 	require.Len(t, ops, 3)

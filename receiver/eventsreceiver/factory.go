@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
 var componentType = component.MustNewType("events")
@@ -35,7 +37,9 @@ func createDefaultConfig() component.Config {
 		ServerConfig:  server,
 		MaxBatchItems: defaultMaxBatchItems,
 		GroupCommit:   GroupCommitConfig{Workers: 4, MaxSize: 5000},
-		RetryAfter:    defaultRetryAfterSecs * 1e9,
+
+		PartitionBuckets: event.DefaultPartitionBuckets,
+		RetryAfter:       defaultRetryAfterSecs * 1e9,
 	}
 }
 

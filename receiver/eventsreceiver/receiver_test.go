@@ -312,12 +312,39 @@ func TestBatch(t *testing.T) {
 				lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
 				for j := range lrs.Len() {
 					id, _ := lrs.At(j).Attributes().Get(event.AttrID)
-					if key.Str() != event.PartitionKey(id.Str()) {
+					if key.Str() != event.PartitionKey(id.Str(), event.DefaultPartitionBuckets) {
 						t.Fatalf("event %q in bucket %q", id.Str(), key.Str())
 					}
 				}
 			}
 		})
+	}
+}
+
+func TestPartitionBucketsSetting(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink, func(c *Config) { c.PartitionBuckets = 2 })
+	var body strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&body, `{"id":"id-%d","conversation_id":"c","event_name":"a"}`+"\n", i)
+	}
+	if resp := do(t, r, "POST", "/events/batch", "application/x-ndjson", []byte(body.String())); resp.status != 202 {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	rls := sink.AllLogs()[0].ResourceLogs()
+	if rls.Len() != 2 {
+		t.Fatalf("%d resources, want one per bucket of partition_buckets: 2", rls.Len())
+	}
+	for i := range rls.Len() {
+		key, _ := rls.At(i).Resource().Attributes().Get(event.ResourceAttrPartition)
+		lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
+		for j := range lrs.Len() {
+			id, _ := lrs.At(j).Attributes().Get(event.AttrID)
+			if key.Str() != event.PartitionKey(id.Str(), 2) {
+				t.Fatalf("event %q in bucket %q", id.Str(), key.Str())
+			}
+		}
 	}
 }
 

@@ -1,0 +1,137 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// slowFunc records the size of each call and holds it for a while, so that
+// callers pile up behind a busy worker.
+type slowFunc struct {
+	mu    sync.Mutex
+	calls []int
+	delay time.Duration
+	err   error
+}
+
+func (s *slowFunc) call(items []int, size int) error {
+	time.Sleep(s.delay)
+	sum := 0
+	for _, n := range items {
+		sum += n
+	}
+	if sum != size {
+		return errors.New("size does not add up")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, size)
+	return s.err
+}
+
+func identity(n int) int { return n }
+
+func commitConcurrently(t *testing.T, c *Committer[int], callers, size int) []error {
+	t.Helper()
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Commit(context.Background(), size)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestGroupsConcurrentCallers(t *testing.T) {
+	t.Parallel()
+	f := &slowFunc{delay: 20 * time.Millisecond}
+	c := New(1, 1000, identity, f.call)
+	defer c.Shutdown()
+	const callers = 50
+	for i, err := range commitConcurrently(t, c, callers, 2) {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total := 0
+	for _, n := range f.calls {
+		total += n
+	}
+	if total != 2*callers {
+		t.Fatalf("%d items reached the function, want %d", total, 2*callers)
+	}
+	if len(f.calls) >= callers {
+		t.Fatalf("%d calls for %d concurrent callers: nothing was grouped", len(f.calls), callers)
+	}
+}
+
+func TestRespectsMaxSize(t *testing.T) {
+	t.Parallel()
+	f := &slowFunc{delay: 10 * time.Millisecond}
+	c := New(1, 10, identity, f.call)
+	defer c.Shutdown()
+	commitConcurrently(t, c, 40, 3)
+	// An item larger than the maximum goes alone.
+	if err := c.Commit(context.Background(), 25); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.calls {
+		if n > 10 && n != 25 {
+			t.Fatalf("a call of %d items, the maximum is 10 (calls %v)", n, f.calls)
+		}
+	}
+	if len(f.calls) < 40*3/10 {
+		t.Fatalf("%d calls for 120 items of at most 10", len(f.calls))
+	}
+}
+
+func TestErrorReachesEveryCaller(t *testing.T) {
+	t.Parallel()
+	refused := errors.New("refused")
+	c := New(2, 100, identity, (&slowFunc{delay: 5 * time.Millisecond, err: refused}).call)
+	defer c.Shutdown()
+	for i, err := range commitConcurrently(t, c, 20, 1) {
+		if !errors.Is(err, refused) {
+			t.Fatalf("caller %d: err = %v, want the function's error", i, err)
+		}
+	}
+}
+
+func TestCanceledCallerReturns(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	c := New(1, 10, identity, func([]int, int) error { <-release; return nil })
+	defer c.Shutdown()
+	go func() { _ = c.Commit(context.Background(), 1) }() // occupies the worker
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := c.Commit(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the caller's deadline", err)
+	}
+	close(release)
+}
+
+func TestAfterShutdown(t *testing.T) {
+	t.Parallel()
+	c := New(1, 10, identity, (&slowFunc{}).call)
+	c.Shutdown()
+	c.Shutdown()
+	if err := c.Commit(context.Background(), 1); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("err = %v", err)
+	}
+}
