@@ -7,12 +7,6 @@ import (
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
-// The event attributes every event carries, beside those of Config.Attributes.
-const (
-	attrTraceID = "trace_id"
-	attrSpanID  = "span_id"
-)
-
 // Config defines the configuration of the spanevents connector.
 type Config struct {
 	// Attributes lists the span attributes (then resource attributes) copied
@@ -55,7 +49,7 @@ func (c *Config) Validate() error {
 		switch {
 		case key == "":
 			errs = append(errs, errors.New("attributes: keys must not be empty"))
-		case key == attrTraceID || key == attrSpanID:
+		case key == event.TraceIDAttribute || key == event.SpanIDAttribute:
 			errs = append(errs, fmt.Errorf("attributes: %s is always set and cannot be listed", key))
 		case seen[key]:
 			errs = append(errs, fmt.Errorf("attributes: %s is listed twice", key))

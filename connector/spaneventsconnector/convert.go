@@ -11,13 +11,16 @@ import (
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
-// Where each field comes from, in order of precedence. README.md has the
-// same table.
+// Where each field comes from, in order of precedence: the attribute names
+// the eventnormalizer processor reads from log records too (internal/event),
+// the event API's name first. README.md has the same table.
 var (
-	conversationIDKeys = []string{"gen_ai.conversation.id", "session.id", "conversation_id"}
-	eventNameKeys      = []string{"gen_ai.operation.name"}
-	inputKeys          = []string{"gen_ai.input.messages", "gen_ai.prompt", "input"}
-	outputKeys         = []string{"gen_ai.output.messages", "gen_ai.completion", "output"}
+	conversationIDKeys = event.ConversationIDAliases
+	// The span name comes last: it is free text ("chat gpt-x"), the
+	// operation name its well-known part.
+	eventNameKeys = append(slices.Clip(event.EventNameAliases), event.OperationNameAlias)
+	inputKeys     = event.InputAliases
+	outputKeys    = event.OutputAliases
 
 	// Span events that carry the prompt or the completion (the GenAI event
 	// conventions, older and newer), and their attributes that hold it.
@@ -188,10 +191,10 @@ func (c *spanEvents) eventAttributes(span ptrace.Span, resource pcommon.Map) []e
 	out := make([]event.Attribute, 0, len(c.attributes)+2)
 	// String gives lowercase hex, or "" for an empty id, which is left out.
 	if id := span.SpanID().String(); id != "" {
-		out = append(out, event.Attribute{Key: attrSpanID, Value: id})
+		out = append(out, event.Attribute{Key: event.SpanIDAttribute, Value: id})
 	}
 	if id := span.TraceID().String(); id != "" {
-		out = append(out, event.Attribute{Key: attrTraceID, Value: id})
+		out = append(out, event.Attribute{Key: event.TraceIDAttribute, Value: id})
 	}
 	for _, key := range c.attributes {
 		v, ok := span.Attributes().Get(key)

@@ -81,13 +81,30 @@ func TestConvert(t *testing.T) {
 		},
 		{
 			name: "conversation precedence",
-			span: span("n", map[string]any{"conversation_id": "c", "session.id": "b", "gen_ai.conversation.id": "a"}),
+			span: span("n", map[string]any{"conversation_id": "a", "gen_ai.conversation.id": "b", "session.id": "c"}),
 			want: event.Event{ConversationID: "a", Name: "n", LatencyMs: 1.5, Attributes: ids()},
 		},
 		{
-			name: "session.id beats conversation_id",
-			span: span("n", map[string]any{"conversation_id": "c", "session.id": "b"}),
+			name: "gen_ai.conversation.id beats session.id",
+			span: span("n", map[string]any{"gen_ai.conversation.id": "b", "session.id": "c"}),
 			want: event.Event{ConversationID: "b", Name: "n", LatencyMs: 1.5, Attributes: ids()},
+		},
+		{
+			name: "an empty conversation_id counts as absent",
+			span: span("n", map[string]any{"conversation_id": "", "session.id": "c"}),
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Attributes: ids()},
+		},
+		{
+			name: "event_name beats event.name and the operation name",
+			span: span("span name", map[string]any{
+				"gen_ai.conversation.id": "c", "event_name": "first", "event.name": "second", "gen_ai.operation.name": "third",
+			}),
+			want: event.Event{ConversationID: "c", Name: "first", LatencyMs: 1.5, Attributes: ids()},
+		},
+		{
+			name: "event.name beats the operation name",
+			span: span("span name", map[string]any{"gen_ai.conversation.id": "c", "event.name": "second", "gen_ai.operation.name": "third"}),
+			want: event.Event{ConversationID: "c", Name: "second", LatencyMs: 1.5, Attributes: ids()},
 		},
 		{
 			name:     "conversation from the resource",
@@ -125,13 +142,26 @@ func TestConvert(t *testing.T) {
 		},
 		{
 			name: "gen_ai.prompt and gen_ai.completion attributes",
-			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "gen_ai.prompt": "p", "gen_ai.completion": "q", "input": "x", "output": "y"}),
+			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "gen_ai.prompt": "p", "gen_ai.completion": "q"}),
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "p", Output: "q", Attributes: ids()},
 		},
 		{
-			name: "input and output attributes",
-			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "input": "x", "output": "y"}),
+			name: "input and output beat the GenAI attributes",
+			span: span("n", map[string]any{
+				"gen_ai.conversation.id": "c",
+				"input":                  "x", "gen_ai.input.messages": "m", "gen_ai.prompt": "p",
+				"output": "y", "gen_ai.output.messages": "n", "gen_ai.completion": "q",
+			}),
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "x", Output: "y", Attributes: ids()},
+		},
+		{
+			name: "GenAI messages beat the older prompt and completion",
+			span: span("n", map[string]any{
+				"gen_ai.conversation.id": "c",
+				"gen_ai.input.messages":  "m", "gen_ai.prompt": "p",
+				"gen_ai.output.messages": "o", "gen_ai.completion": "q",
+			}),
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "m", Output: "o", Attributes: ids()},
 		},
 		{
 			name: "prompt and completion content events",
@@ -305,6 +335,11 @@ func TestDrop(t *testing.T) {
 			wantReason: "invalid_field:event_name", wantWarn: true,
 		},
 		{name: "no name", span: span("", conv), wantReason: "missing_field:event_name", wantWarn: true},
+		{
+			name:       "event_name not a string",
+			span:       span("n", map[string]any{"gen_ai.conversation.id": "c", "event_name": 1, "gen_ai.operation.name": "chat"}),
+			wantReason: "invalid_field:event_name", wantWarn: true,
+		},
 		{
 			name:       "event.id not a string",
 			span:       span("n", map[string]any{"gen_ai.conversation.id": "c", "event.id": true}),

@@ -15,16 +15,17 @@ import (
 
 // The attributes a non-canonical record may carry each field under, in order
 // of precedence: the event API's names first, then the OpenTelemetry
-// semantic conventions (GenAI, session, error, exception). README.md has the
+// semantic conventions (GenAI, session, error, exception). The lists the
+// spanevents connector reads too come from internal/event. README.md has the
 // same table.
 var (
 	idKeys             = []string{event.AttrID, "id"}
-	conversationIDKeys = []string{"conversation_id", "gen_ai.conversation.id", "session.id"}
+	conversationIDKeys = event.ConversationIDAliases
 	// The record's EventName field ranks between these two lists.
-	eventNameKeys         = []string{"event_name", event.AttrName}
-	eventNameFallbackKeys = []string{"gen_ai.operation.name"}
-	inputKeys             = []string{"input", "gen_ai.input.messages", "gen_ai.prompt"}
-	outputKeys            = []string{"output", "gen_ai.output.messages", "gen_ai.completion"}
+	eventNameKeys         = event.EventNameAliases
+	eventNameFallbackKeys = []string{event.OperationNameAlias}
+	inputKeys             = event.InputAliases
+	outputKeys            = event.OutputAliases
 	latencyKeys           = []string{"latency", "latency_ms", "duration_ms"}
 	errorKeys             = []string{"error", "error.type", "exception.message"}
 )
