@@ -30,6 +30,21 @@ var (
 	errorKeys             = []string{"error", "error.type", "exception.message"}
 )
 
+// fieldAliases holds every key above: such an attribute is a field's source,
+// so when it carries no value it is not an extra attribute either.
+var fieldAliases = func() map[string]bool {
+	m := map[string]bool{}
+	for _, keys := range [][]string{
+		idKeys, conversationIDKeys, eventNameKeys, eventNameFallbackKeys,
+		inputKeys, outputKeys, latencyKeys, errorKeys,
+	} {
+		for _, k := range keys {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
 // conversion is the outcome of converting one non-canonical record.
 type conversion struct {
 	op event.Operation
@@ -202,23 +217,26 @@ func isErrorSeverity(lr plog.LogRecord) bool {
 }
 
 // extraAttributes keeps the record's string attributes that did not become a
-// field. Those the limits forbid are left out rather than costing the whole
-// event: an empty or too long key, a too long or invalid value, and, in key
-// order, those beyond MaxAttributes.
+// field. A field alias without a value (an empty string) is the field's "no
+// value", not an extra. Those the limits forbid are left out rather than
+// costing the whole event: an empty or too long key, a too long or invalid
+// value, and, in key order, those beyond MaxAttributes.
 func (n *normalizer) extraAttributes(r *recordView) ([]event.Attribute, int) {
 	var (
 		attrs   []event.Attribute
 		omitted int
 	)
 	r.attrs.Range(func(k string, v pcommon.Value) bool {
-		if v.Type() != pcommon.ValueTypeStr || slices.Contains(r.used, k) {
-			return true
-		}
-		if !n.validAttribute(k, v.Str()) {
+		switch {
+		case v.Type() != pcommon.ValueTypeStr, slices.Contains(r.used, k):
+			// Not text, or the source of a field.
+		case v.Str() == "" && fieldAliases[k]:
+			// A field's "no value".
+		case !n.validAttribute(k, v.Str()):
 			omitted++
-			return true
+		default:
+			attrs = append(attrs, event.Attribute{Key: k, Value: v.Str()})
 		}
-		attrs = append(attrs, event.Attribute{Key: k, Value: v.Str()})
 		return true
 	})
 	event.SortAttributes(attrs)

@@ -47,8 +47,8 @@ func TestConvert(t *testing.T) {
 			wantID: "my-id",
 			want: event.Event{
 				ConversationID: "conv_001", Name: "event_a", Input: "Hello", Output: "Hi there", LatencyMs: 150.5,
-				// error "" is no error and stays out; the int attribute is not a string.
-				Attributes: attrs("error", "", "model", "gpt-x"),
+				// error "" is no error, not an attribute; the int attribute is not a string.
+				Attributes: attrs("model", "gpt-x"),
 			},
 		},
 		{
@@ -152,7 +152,30 @@ func TestConvert(t *testing.T) {
 		{
 			name:   "an empty string counts as absent",
 			record: withAttrs(map[string]any{"conversation_id": "", "session.id": "s", "event_name": "n", "input": "", "gen_ai.prompt": "p"}),
-			want:   event.Event{ConversationID: "s", Name: "n", Input: "p", Attributes: attrs("conversation_id", "", "input", "")},
+			want:   event.Event{ConversationID: "s", Name: "n", Input: "p"},
+		},
+		{
+			name: "the HTTP API body with empty fields",
+			record: withAttrs(map[string]any{
+				"id": "", "conversation_id": "c", "event_name": "n",
+				"input": "", "output": "", "latency": 0, "error": "",
+			}),
+			want: event.Event{ConversationID: "c", Name: "n"},
+		},
+		{
+			name: "empty aliases of every field are no attributes",
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{
+					"event.id": "", "gen_ai.conversation.id": "", "session.id": "s",
+					"event_name": "", "event.name": "", "gen_ai.operation.name": "",
+					"gen_ai.input.messages": "", "gen_ai.prompt": "", "gen_ai.output.messages": "", "gen_ai.completion": "",
+					"latency_ms": "", "duration_ms": "", "error.type": "", "exception.message": "",
+					"other": "", "kept": "v",
+				})(lr)
+				lr.SetEventName("from_field")
+			},
+			// An empty attribute that is no field's alias is an attribute like any other.
+			want: event.Event{ConversationID: "s", Name: "from_field", Attributes: attrs("kept", "v", "other", "")},
 		},
 		{
 			name: "ERROR severity makes the body the error",
