@@ -18,8 +18,15 @@ import (
 )
 
 var (
-	testNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	testTS  = time.Date(2026, 11, 24, 9, 59, 58, 123_000_000, time.UTC)
+	testNow   = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	testTS    = time.Date(2026, 11, 24, 9, 59, 58, 123_000_000, time.UTC)
+	testTrace = pcommon.TraceID{0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c}
+	testSpan  = pcommon.SpanID{0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74}
+)
+
+const (
+	testTraceHex = "5b8efff798038103d269b633813fc60c"
+	testSpanHex  = "eee19b7ec3c1b174"
 )
 
 type harness struct {
@@ -80,6 +87,14 @@ func withAttrs(attrs map[string]any) func(plog.LogRecord) {
 	return func(lr plog.LogRecord) {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(testTS))
 		_ = lr.Attributes().FromRaw(attrs)
+	}
+}
+
+// withTrace gives a record the trace context of a span it was logged in.
+func withTrace(trace pcommon.TraceID, span pcommon.SpanID) func(plog.LogRecord) {
+	return func(lr plog.LogRecord) {
+		lr.SetTraceID(trace)
+		lr.SetSpanID(span)
 	}
 }
 

@@ -188,7 +188,7 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 	}
 
 	var omitted int
-	op.Attributes, omitted = n.extraAttributes(&r)
+	op.Attributes, omitted = n.extraAttributes(&r, lr)
 
 	if op.ID == "" {
 		id, err := n.newID()
@@ -217,14 +217,18 @@ func isErrorSeverity(lr plog.LogRecord) bool {
 }
 
 // extraAttributes keeps the record's string attributes that did not become a
-// field. A field alias without a value (an empty string) is the field's "no
-// value", not an extra. Those the limits forbid are left out rather than
-// costing the whole event: an empty or too long key, a too long or invalid
-// value, and, in key order, those beyond MaxAttributes.
-func (n *normalizer) extraAttributes(r *recordView) ([]event.Attribute, int) {
+// field, and adds the record's trace context as trace_id and span_id (the
+// attributes the spanevents connector gives the event of a span). A field
+// alias without a value (an empty string) is the field's "no value", not an
+// extra. Those the limits forbid are left out rather than costing the whole
+// event: an empty or too long key, a too long or invalid value, and those
+// beyond MaxAttributes, where trace_id and span_id come first and the
+// record's attributes follow in key order.
+func (n *normalizer) extraAttributes(r *recordView, lr plog.LogRecord) ([]event.Attribute, int) {
 	var (
-		attrs   []event.Attribute
-		omitted int
+		traceID, spanID = lr.TraceID(), lr.SpanID()
+		attrs           []event.Attribute
+		omitted         int
 	)
 	r.attrs.Range(func(k string, v pcommon.Value) bool {
 		switch {
@@ -232,6 +236,8 @@ func (n *normalizer) extraAttributes(r *recordView) ([]event.Attribute, int) {
 			// Not text, or the source of a field.
 		case v.Str() == "" && fieldAliases[k]:
 			// A field's "no value".
+		// The record's own trace context replaces an attribute of its key.
+		case k == event.TraceIDAttribute && !traceID.IsEmpty(), k == event.SpanIDAttribute && !spanID.IsEmpty():
 		case !n.validAttribute(k, v.Str()):
 			omitted++
 		default:
@@ -240,11 +246,28 @@ func (n *normalizer) extraAttributes(r *recordView) ([]event.Attribute, int) {
 		return true
 	})
 	event.SortAttributes(attrs)
-	if len(attrs) > n.limits.MaxAttributes {
-		omitted += len(attrs) - n.limits.MaxAttributes
-		attrs = attrs[:n.limits.MaxAttributes]
+
+	kept := make([]event.Attribute, 0, min(len(attrs)+2, n.limits.MaxAttributes))
+	for _, a := range [...]event.Attribute{
+		// String gives lowercase hex; an empty id means no trace context.
+		{Key: event.TraceIDAttribute, Value: traceID.String()},
+		{Key: event.SpanIDAttribute, Value: spanID.String()},
+	} {
+		switch {
+		case a.Value == "":
+		case !n.validAttribute(a.Key, a.Value) || len(kept) == n.limits.MaxAttributes:
+			omitted++
+		default:
+			kept = append(kept, a)
+		}
 	}
-	return attrs, omitted
+	if room := n.limits.MaxAttributes - len(kept); len(attrs) > room {
+		omitted += len(attrs) - room
+		attrs = attrs[:room]
+	}
+	kept = append(kept, attrs...)
+	event.SortAttributes(kept)
+	return kept, omitted
 }
 
 func (n *normalizer) validAttribute(key, value string) bool {

@@ -178,6 +178,66 @@ func TestConvert(t *testing.T) {
 			want: event.Event{ConversationID: "s", Name: "from_field", Attributes: attrs("kept", "v", "other", "")},
 		},
 		{
+			name: "trace context",
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n", "model": "m"})(lr)
+				withTrace(testTrace, testSpan)(lr)
+			},
+			want: event.Event{ConversationID: "c", Name: "n", Attributes: attrs(
+				"model", "m", "span_id", testSpanHex, "trace_id", testTraceHex)},
+		},
+		{
+			name: "trace context replaces attributes of its keys",
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n", "trace_id": "mine", "span_id": "mine"})(lr)
+				withTrace(testTrace, testSpan)(lr)
+			},
+			want: event.Event{ConversationID: "c", Name: "n", Attributes: attrs("span_id", testSpanHex, "trace_id", testTraceHex)},
+		},
+		{
+			name:   "trace_id and span_id attributes without trace context",
+			record: withAttrs(map[string]any{"conversation_id": "c", "event_name": "n", "trace_id": "t", "span_id": "s"}),
+			want:   event.Event{ConversationID: "c", Name: "n", Attributes: attrs("span_id", "s", "trace_id", "t")},
+		},
+		{
+			name: "a span id without a trace id",
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n"})(lr)
+				withTrace(pcommon.NewTraceIDEmpty(), testSpan)(lr)
+			},
+			want: event.Event{ConversationID: "c", Name: "n", Attributes: attrs("span_id", testSpanHex)},
+		},
+		{
+			name:   "trace context comes first within max_attributes",
+			limits: func(l *event.Limits) { l.MaxAttributes = 3 },
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n", "a": "1", "b": "2"})(lr)
+				withTrace(testTrace, testSpan)(lr)
+			},
+			want:        event.Event{ConversationID: "c", Name: "n", Attributes: attrs("a", "1", "span_id", testSpanHex, "trace_id", testTraceHex)},
+			wantOmitted: 1,
+		},
+		{
+			name:   "the trace id before the span id",
+			limits: func(l *event.Limits) { l.MaxAttributes = 1 },
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n", "a": "1"})(lr)
+				withTrace(testTrace, testSpan)(lr)
+			},
+			want:        event.Event{ConversationID: "c", Name: "n", Attributes: attrs("trace_id", testTraceHex)},
+			wantOmitted: 2,
+		},
+		{
+			name:   "a trace id beyond max_attribute_bytes is left out",
+			limits: func(l *event.Limits) { l.MaxAttributeBytes = 16 },
+			record: func(lr plog.LogRecord) {
+				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n"})(lr)
+				withTrace(testTrace, testSpan)(lr)
+			},
+			want:        event.Event{ConversationID: "c", Name: "n", Attributes: attrs("span_id", testSpanHex)},
+			wantOmitted: 1,
+		},
+		{
 			name: "ERROR severity makes the body the error",
 			record: func(lr plog.LogRecord) {
 				withAttrs(map[string]any{"conversation_id": "c", "event_name": "n"})(lr)
@@ -274,7 +334,9 @@ func TestConvert(t *testing.T) {
 				tt.limits(&limits)
 			}
 			h := newHarness(t, limits)
-			out, err := h.n.processLogs(context.Background(), newLogs(tt.resource, tt.record))
+			in := newLogs(tt.resource, tt.record)
+			sent := in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			out, err := h.n.processLogs(context.Background(), in)
 			require.NoError(t, err)
 			ops := decode(t, out)
 			require.Len(t, ops, 1)
@@ -301,6 +363,8 @@ func TestConvert(t *testing.T) {
 
 			lr := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 			assert.Equal(t, "event.create", lr.EventName())
+			assert.Equal(t, sent.TraceID(), lr.TraceID(), "the record keeps its trace context")
+			assert.Equal(t, sent.SpanID(), lr.SpanID())
 			assert.Equal(t, testNow, lr.ObservedTimestamp().AsTime().UTC())
 			assert.Equal(t, event.ScopeName, out.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Name())
 

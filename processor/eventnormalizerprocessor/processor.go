@@ -92,6 +92,8 @@ func (n *normalizer) shutdown(context.Context) error {
 // accepted is a record that goes on: a canonical record passed as it is, or
 // the operation a record was converted to.
 type accepted struct {
+	// record is the record as it came: passed on as it is, or, once
+	// converted, the source of the new record's trace context.
 	record    plog.LogRecord
 	op        event.Operation
 	converted bool
@@ -157,7 +159,7 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 					continue
 				}
 				conv.op.Version = n.clock.Next()
-				out = append(out, accepted{op: conv.op, converted: true})
+				out = append(out, accepted{record: lr, op: conv.op, converted: true})
 				omitted += conv.omitted
 				nConvert++
 			}
@@ -177,7 +179,11 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	result := event.NewLogsBuilder(n.buckets)
 	for i := range out {
 		if out[i].converted {
-			result.Append(&out[i].op, now)
+			// Like the spanevents connector's records, the event's record
+			// keeps the trace context it was logged in.
+			lr := result.Append(&out[i].op, now)
+			lr.SetTraceID(out[i].record.TraceID())
+			lr.SetSpanID(out[i].record.SpanID())
 		} else {
 			result.AppendRecord(out[i].op.ID, out[i].record)
 		}
