@@ -50,7 +50,16 @@ func (c *serverConn) QueryIDs(ctx context.Context, query string, ids []string) (
 
 // Insert names the columns explicitly: ClickHouse 18.16 rejects a native
 // batch insert without a column list.
+//
+// The batch runs without the caller's cancellation: clickhouse-go (v2.43)
+// watches a batch's context in a goroutine that closes the connection when
+// the context ends, and that goroutine can still fire after Send has
+// returned and the connection is back in the pool, when the caller cancels
+// its context right away (every exporter push does). The next query on that
+// connection then fails with "use of closed network connection" or hangs.
+// The connection's read timeout still bounds a stuck insert.
 func (c *serverConn) Insert(ctx context.Context, table string, columns []Column) error {
+	ctx = context.WithoutCancel(ctx)
 	names := make([]string, len(columns))
 	for i, col := range columns {
 		names[i] = col.Name
