@@ -73,7 +73,7 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 // start connects and migrates the schema. A ClickHouse that is down at start
 // is not fatal: the queue keeps the data and every push tries again.
 func (e *eventsExporter) start(ctx context.Context, _ component.Host) error {
-	e.group = groupcommit.New(1, maxGroupOperations, func(ops []event.Operation) int { return len(ops) }, e.apply)
+	e.group = groupcommit.New(1, maxGroupOperations, 0, func(ops []event.Operation) int { return len(ops) }, e.apply)
 	if _, err := e.getStore(ctx); err != nil {
 		e.logger.Warn("ClickHouse is not reachable yet; data stays queued and is retried", zap.Error(err))
 	}

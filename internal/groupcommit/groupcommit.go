@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrShutdown answers callers that arrive while the committer stops, and
@@ -23,6 +24,9 @@ type Committer[T any] struct {
 	fn      Func[T]
 	sizeOf  func(T) int
 	maxSize int
+	// interval is the least time between the starts of two calls of one
+	// worker.
+	interval time.Duration
 
 	queue    chan *request[T]
 	stop     chan struct{}
@@ -40,15 +44,21 @@ type request[T any] struct {
 
 // New returns a committer with workers concurrent calls of fn, each taking
 // items until their sizes (sizeOf) reach maxSize; an item larger than
-// maxSize goes alone. workers must be positive.
-func New[T any](workers, maxSize int, sizeOf func(T) int, fn Func[T]) *Committer[T] {
+// maxSize goes alone. workers must be positive. A worker starts a call no
+// sooner than interval after the start of its previous one, taking the items
+// that arrive meanwhile: under load each worker makes at most one call per
+// interval, each as large as the load makes it, while an item arriving
+// after a quiet interval goes at once. With interval 0 a call takes only
+// the items already waiting.
+func New[T any](workers, maxSize int, interval time.Duration, sizeOf func(T) int, fn Func[T]) *Committer[T] {
 	c := &Committer[T]{
-		fn:      fn,
-		sizeOf:  sizeOf,
-		maxSize: maxSize,
-		queue:   make(chan *request[T], workers*64),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		fn:       fn,
+		sizeOf:   sizeOf,
+		maxSize:  maxSize,
+		interval: interval,
+		queue:    make(chan *request[T], workers*64),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	for range workers {
 		c.wg.Add(1)
@@ -91,10 +101,12 @@ func (c *Committer[T]) work() {
 	defer c.wg.Done()
 	// pending is a request taken from the queue that did not fit the
 	// previous call.
-	var pending *request[T]
+	var (
+		pending   *request[T]
+		lastStart time.Time
+	)
 	for {
 		first := pending
-		pending = nil
 		if first == nil {
 			select {
 			case first = <-c.queue:
@@ -102,22 +114,12 @@ func (c *Committer[T]) work() {
 				return
 			}
 		}
-		batch := []*request[T]{first}
-		size := first.size
-	drain:
-		for size < c.maxSize {
-			select {
-			case r := <-c.queue:
-				if size+r.size > c.maxSize {
-					pending = r
-					break drain
-				}
-				batch = append(batch, r)
-				size += r.size
-			default:
-				break drain
-			}
-		}
+		var (
+			batch []*request[T]
+			size  int
+		)
+		batch, size, pending = c.collect(first, lastStart.Add(c.interval))
+		lastStart = time.Now()
 		items := make([]T, len(batch))
 		for i, r := range batch {
 			items[i] = r.item
@@ -127,6 +129,42 @@ func (c *Committer[T]) work() {
 			r.done <- err
 		}
 	}
+}
+
+// collect takes the requests of one call after first: those waiting, and
+// those arriving until notBefore, up to maxSize. It returns a request that
+// did not fit, for the next call.
+func (c *Committer[T]) collect(first *request[T], notBefore time.Time) (batch []*request[T], size int, next *request[T]) {
+	batch, size = []*request[T]{first}, first.size
+	var expired <-chan time.Time // nil when notBefore has passed: never ready
+	if wait := time.Until(notBefore); wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	for size < c.maxSize {
+		var r *request[T]
+		select {
+		case r = <-c.queue:
+		default:
+			if expired == nil {
+				return batch, size, nil
+			}
+			select {
+			case r = <-c.queue:
+			case <-expired:
+				return batch, size, nil
+			case <-c.stop:
+				return batch, size, nil
+			}
+		}
+		if size+r.size > c.maxSize {
+			return batch, size, r
+		}
+		batch = append(batch, r)
+		size += r.size
+	}
+	return batch, size, nil
 }
 
 // Shutdown stops the workers once no caller can arrive any more; a call in

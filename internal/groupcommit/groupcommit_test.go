@@ -56,7 +56,7 @@ func commitConcurrently(t *testing.T, c *Committer[int], callers, size int) []er
 func TestGroupsConcurrentCallers(t *testing.T) {
 	t.Parallel()
 	f := &slowFunc{delay: 20 * time.Millisecond}
-	c := New(1, 1000, identity, f.call)
+	c := New(1, 1000, 0, identity, f.call)
 	defer c.Shutdown()
 	const callers = 50
 	for i, err := range commitConcurrently(t, c, callers, 2) {
@@ -81,7 +81,7 @@ func TestGroupsConcurrentCallers(t *testing.T) {
 func TestRespectsMaxSize(t *testing.T) {
 	t.Parallel()
 	f := &slowFunc{delay: 10 * time.Millisecond}
-	c := New(1, 10, identity, f.call)
+	c := New(1, 10, 0, identity, f.call)
 	defer c.Shutdown()
 	commitConcurrently(t, c, 40, 3)
 	// An item larger than the maximum goes alone.
@@ -103,7 +103,7 @@ func TestRespectsMaxSize(t *testing.T) {
 func TestErrorReachesEveryCaller(t *testing.T) {
 	t.Parallel()
 	refused := errors.New("refused")
-	c := New(2, 100, identity, (&slowFunc{delay: 5 * time.Millisecond, err: refused}).call)
+	c := New(2, 100, 0, identity, (&slowFunc{delay: 5 * time.Millisecond, err: refused}).call)
 	defer c.Shutdown()
 	for i, err := range commitConcurrently(t, c, 20, 1) {
 		if !errors.Is(err, refused) {
@@ -115,7 +115,7 @@ func TestErrorReachesEveryCaller(t *testing.T) {
 func TestCanceledCallerReturns(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	c := New(1, 10, identity, func([]int, int) error { <-release; return nil })
+	c := New(1, 10, 0, identity, func([]int, int) error { <-release; return nil })
 	defer c.Shutdown()
 	go func() { _ = c.Commit(context.Background(), 1) }() // occupies the worker
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -128,10 +128,66 @@ func TestCanceledCallerReturns(t *testing.T) {
 
 func TestAfterShutdown(t *testing.T) {
 	t.Parallel()
-	c := New(1, 10, identity, (&slowFunc{}).call)
+	c := New(1, 10, 0, identity, (&slowFunc{}).call)
 	c.Shutdown()
 	c.Shutdown()
 	if err := c.Commit(context.Background(), 1); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestIntervalGroupsCallersArrivingMeanwhile(t *testing.T) {
+	t.Parallel()
+	f := &slowFunc{}
+	const interval = 200 * time.Millisecond
+	c := New(1, 1000, interval, identity, f.call)
+	defer c.Shutdown()
+	start := time.Now()
+	// After a quiet time, the first item goes at once.
+	if err := c.Commit(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= interval {
+		t.Fatalf("a lone item waited %s", d)
+	}
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond) // spread over 80 ms
+			if err := c.Commit(context.Background(), 1); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d < interval {
+		t.Fatalf("the second call came %s after the first, before the interval", d)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) != 2 || f.calls[1] != 5 {
+		t.Fatalf("calls %v: the items arriving within the interval were not grouped", f.calls)
+	}
+}
+
+func TestIntervalEndsAtMaxSize(t *testing.T) {
+	t.Parallel()
+	f := &slowFunc{}
+	c := New(1, 4, time.Hour, identity, f.call)
+	defer c.Shutdown()
+	if err := c.Commit(context.Background(), 1); err != nil { // the first call starts the hour
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		commitConcurrently(t, c, 4, 1)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a full call waited for the interval")
 	}
 }

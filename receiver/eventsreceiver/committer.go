@@ -26,14 +26,15 @@ type committer struct {
 }
 
 // newCommitter returns a committer with workers concurrent pipeline calls of
-// up to maxSize operations; workers == 0 disables grouping. Records are
+// up to maxSize operations, a worker's calls at least interval apart (see
+// groupcommit.New); workers == 0 disables grouping. Records are
 // spread over buckets message keys (event.LogsBuilder).
-func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, workers, maxSize, buckets int) *committer {
+func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, workers, maxSize int, interval time.Duration, buckets int) *committer {
 	c := &committer{next: next, obsrecv: obsrecv, buckets: buckets}
 	if workers > 0 {
 		// The requests' contexts differ; the pipeline call outlives none of
 		// them on purpose (their answers wait for it).
-		c.group = groupcommit.New(workers, maxSize, func(ops []*event.Operation) int { return len(ops) },
+		c.group = groupcommit.New(workers, maxSize, interval, func(ops []*event.Operation) int { return len(ops) },
 			func(groups [][]*event.Operation, size int) error {
 				return c.consume(context.Background(), groups, size)
 			})

@@ -43,7 +43,7 @@ func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(next, obs, workers, maxSize, event.DefaultPartitionBuckets)
+	c := newCommitter(next, obs, workers, maxSize, 0, event.DefaultPartitionBuckets)
 	t.Cleanup(c.shutdown)
 	return c
 }

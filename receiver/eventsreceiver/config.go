@@ -44,6 +44,13 @@ type GroupCommitConfig struct {
 	Workers int `mapstructure:"workers"`
 	// MaxSize bounds the operations of one call.
 	MaxSize int `mapstructure:"max_size"`
+	// MinInterval is the least time between the starts of two calls of a
+	// worker: under load, a call carries the requests of a whole interval,
+	// while a request after a quiet interval goes at once. 0 takes only the
+	// requests already waiting. In front of the kafka exporter it sets the
+	// size of the messages, which the storage tier consumes one at a time
+	// per partition.
+	MinInterval time.Duration `mapstructure:"min_interval"`
 }
 
 // Validate reports every problem at once.
@@ -63,6 +70,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GroupCommit.Workers > 0 && c.GroupCommit.MaxSize <= 0 {
 		errs = append(errs, fmt.Errorf("group_commit::max_size: must be positive, got %d", c.GroupCommit.MaxSize))
+	}
+	if c.GroupCommit.MinInterval < 0 {
+		errs = append(errs, fmt.Errorf("group_commit::min_interval: must not be negative, got %s", c.GroupCommit.MinInterval))
 	}
 	if err := event.ValidatePartitionBuckets(c.PartitionBuckets); err != nil {
 		errs = append(errs, err)

@@ -61,7 +61,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
 		// Until Start, no worker runs: one pipeline call per request.
-		committer: newCommitter(next, obsrecv, 0, 0, cfg.PartitionBuckets),
+		committer: newCommitter(next, obsrecv, 0, 0, 0, cfg.PartitionBuckets),
 	}, nil
 }
 
@@ -96,7 +96,7 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 		// Client metadata lives in each request's context: keep the calls apart.
 		workers = 0
 	}
-	r.committer = newCommitter(r.next, r.obsrecv, workers, r.cfg.GroupCommit.MaxSize, r.cfg.PartitionBuckets)
+	r.committer = newCommitter(r.next, r.obsrecv, workers, r.cfg.GroupCommit.MaxSize, r.cfg.GroupCommit.MinInterval, r.cfg.PartitionBuckets)
 	r.shutdownWG.Add(1)
 	go func() {
 		defer r.shutdownWG.Done()
