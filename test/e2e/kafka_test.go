@@ -43,8 +43,12 @@ func kafkaEnv(t *testing.T, apiPort, topic, group, database string) []string {
 func TestKafkaTopologySurvivesConsumerKill(t *testing.T) {
 	topic, group, database := uniqueName("e2e_events"), uniqueName("e2e_group"), uniqueName("e2e_kafka")
 	portA, portB := freePort(t), freePort(t)
-	a := startCollector(t, "collector-config.yaml", kafkaEnv(t, portA, topic, group, database), portA)
-	b := startCollector(t, "collector-config.yaml", kafkaEnv(t, portB, topic, group, database), portB)
+	// One sender, one request at a time: with the configuration's 200 ms
+	// between ingest calls under load, its 800 requests would take minutes.
+	// The interval changes message sizes, not what is acknowledged when.
+	fast := "CONSUMER_FLUSH_INTERVAL_MS=5"
+	a := startCollector(t, "collector-config.yaml", append(kafkaEnv(t, portA, topic, group, database), fast), portA)
+	b := startCollector(t, "collector-config.yaml", append(kafkaEnv(t, portB, topic, group, database), fast), portB)
 
 	const (
 		conversations = 20
