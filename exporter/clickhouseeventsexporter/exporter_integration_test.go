@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -34,6 +35,23 @@ func chdbLibrary(t *testing.T) string {
 	return p
 }
 
+// startWithoutQueue starts an exporter with cfg, without queue (ConsumeLogs
+// returns once the rows are in ClickHouse) and without retries (a failure
+// shows at once).
+func startWithoutQueue(t *testing.T, cfg *Config) exporter.Logs {
+	t.Helper()
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.BackOffConfig.Enabled = false
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
 func TestExporterWritesThroughThePipeline(t *testing.T) {
 	database := fmt.Sprintf("exporter_test_%d", time.Now().UnixNano())
 	for _, engine := range []struct {
@@ -50,17 +68,7 @@ func TestExporterWritesThroughThePipeline(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Database = database
 			engine.set(cfg)
-			// No queue: ConsumeLogs returns once the rows are in ClickHouse;
-			// no retries: a failure shows at once.
-			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-			cfg.BackOffConfig.Enabled = false
-			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-				t.Fatal(err)
-			}
+			exp := startWithoutQueue(t, cfg)
 			clock := event.NewClock()
 			ts := time.Now().UTC().Truncate(time.Millisecond)
 			ld, lrs := event.NewLogs()
@@ -151,15 +159,7 @@ func TestConcurrentPushesWithoutQueue(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Database = fmt.Sprintf("exporter_test_%d", time.Now().UnixNano())
 	cfg.Endpoint = "tcp://127.0.0.1:9000"
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.BackOffConfig.Enabled = false
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
+	exp := startWithoutQueue(t, cfg)
 	defer func() {
 		if err := exp.Shutdown(context.Background()); err != nil {
 			t.Error(err)
