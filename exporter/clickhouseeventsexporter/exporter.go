@@ -60,14 +60,13 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
-	e := &eventsExporter{
+	return &eventsExporter{
 		cfg:        cfg,
 		logger:     set.Logger,
 		limits:     event.DefaultLimits(),
 		operations: operations,
 		dropped:    dropped,
-	}
-	return e, nil
+	}, nil
 }
 
 // start connects and migrates the schema. A ClickHouse that is down at start
