@@ -28,6 +28,9 @@ type Library struct {
 	path    string
 	handle  uintptr
 	version string
+	// allocator is the allocator options asked for when the library was
+	// loaded (see WithAllocator), empty for none.
+	allocator string
 
 	// C signatures, from chdb.h of chDB 26.x:
 	//
@@ -67,6 +70,13 @@ var (
 // error, because a second engine in the same process would fight the first
 // over global state.
 func Load(path string) (*Library, error) {
+	return load(path, "")
+}
+
+// load is Load with the allocator options of the engine (see WithAllocator):
+// they are given to jemalloc when this call loads the library, and a later
+// call that asks for other options fails, since they can no longer change.
+func load(path, allocator string) (*Library, error) {
 	if path == "" {
 		return nil, errors.New("load libchdb: library path is empty")
 	}
@@ -78,6 +88,9 @@ func Load(path string) (*Library, error) {
 	loadMu.Lock()
 	defer loadMu.Unlock()
 	if loaded != nil && loaded.path == abs {
+		if allocator != "" && allocator != loaded.allocator {
+			return nil, fmt.Errorf("load libchdb from %q: the allocator options %q apply only while the library loads, and it was loaded with %q", path, allocator, loaded.allocator)
+		}
 		return loaded, nil
 	}
 	// A missing file is the common mistake; report it as such even when
@@ -88,13 +101,26 @@ func Load(path string) (*Library, error) {
 	if loaded != nil {
 		return nil, fmt.Errorf("load libchdb from %q: libchdb is already loaded from %q and a process can load it only once", path, loaded.path)
 	}
+	// jemalloc, linked into the library, reads its options from the
+	// environment when the library's initializers run, i.e. in dlopen.
+	if allocator != "" && os.Getenv(allocatorEnv) == "" {
+		if err := os.Setenv(allocatorEnv, allocator); err != nil {
+			return nil, fmt.Errorf("load libchdb from %q: %w", path, err)
+		}
+		defer os.Unsetenv(allocatorEnv)
+	}
 	lib, err := openLibrary(abs)
 	if err != nil {
 		return nil, fmt.Errorf("load libchdb from %q: %w", path, err)
 	}
+	lib.allocator = allocator
 	loaded = lib
 	return lib, nil
 }
+
+// allocatorEnv is where the jemalloc of libchdb, built with the je_ prefix,
+// reads its options (MALLOC_CONF for an unprefixed jemalloc).
+const allocatorEnv = "JE_MALLOC_CONF"
 
 // openLibrary loads the shared library at the absolute path abs and binds
 // the functions the package uses.

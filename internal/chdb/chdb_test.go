@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(childDataDirEnv); dir != "" {
 		os.Exit(runChild(dir))
 	}
+	if conf := os.Getenv(childAllocatorEnv); conf != "" {
+		os.Exit(runAllocatorChild(conf))
+	}
 	os.Exit(m.Run())
 }
 

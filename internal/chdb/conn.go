@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -26,6 +27,8 @@ const noOutputFormat = "Null"
 type Conn struct {
 	lib     *Library
 	dataDir string
+	// args are the engine's settings as arguments, after --path.
+	args []string
 
 	// refs counts the Open calls not yet matched by Close; guarded by openMu.
 	refs int
@@ -57,10 +60,14 @@ var (
 // shared and reference counted: Open with the same dataDir returns the same
 // *Conn, each Open must be matched by a Close, and the engine connection is
 // closed when the count reaches zero. Open with another dataDir fails while
-// a connection is open. Tables must be named with an explicit database:
-// the engine resolves bare names in its default database as files in the
-// working directory.
-func Open(libPath, dataDir string) (*Conn, error) {
+// a connection is open, and so does Open with other options (see Option).
+// Tables must be named with an explicit database: the engine resolves bare
+// names in its default database as files in the working directory.
+//
+// Once the engine has started, the pages of the library's code and
+// constants are dropped from the process's resident set (see
+// releaseLibraryPages): start-up runs code the engine never runs again.
+func Open(libPath, dataDir string, opts ...Option) (*Conn, error) {
 	if dataDir == "" {
 		return nil, errors.New("open chdb: data directory is empty")
 	}
@@ -68,10 +75,15 @@ func Open(libPath, dataDir string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open chdb at %q: %w", dataDir, err)
 	}
-	lib, err := Load(libPath)
+	o, err := resolve(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open chdb at %q: %w", dir, err)
+	}
+	lib, err := load(libPath, o.allocator)
 	if err != nil {
 		return nil, err
 	}
+	args := o.args()
 
 	openMu.Lock()
 	defer openMu.Unlock()
@@ -79,17 +91,20 @@ func Open(libPath, dataDir string) (*Conn, error) {
 		if current.dataDir != dir {
 			return nil, fmt.Errorf("open chdb at %q: the engine is already open at %q and serves one data directory per process", dir, current.dataDir)
 		}
+		if !slices.Equal(current.args, args) {
+			return nil, fmt.Errorf("open chdb at %q: the engine is already running with other settings (%s, asked for %s); a process runs one engine", dir, strings.Join(current.args, " "), strings.Join(args, " "))
+		}
 		current.refs++
 		return current, nil
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open chdb at %q: %w", dir, err)
 	}
-	c := &Conn{lib: lib, dataDir: dir, refs: 1, sem: make(chan struct{}, 1)}
+	c := &Conn{lib: lib, dataDir: dir, args: args, refs: 1, sem: make(chan struct{}, 1)}
 	// clickhouse-local style arguments: argv[0] is the program name and
 	// argc must equal len(argv) or the engine ignores the rest.
-	argv := make([]*byte, 0, 2)
-	for _, arg := range []string{"clickhouse", "--path=" + dir} {
+	argv := make([]*byte, 0, 2+len(args))
+	for _, arg := range append([]string{"clickhouse", "--path=" + dir}, args...) {
 		b := append([]byte(arg), 0)
 		c.pinner.Pin(&b[0])
 		argv = append(argv, &b[0])
@@ -100,8 +115,10 @@ func Open(libPath, dataDir string) (*Conn, error) {
 		c.pinner.Unpin()
 		// The engine prints its reason on stderr only; the usual ones are
 		// named here.
-		return nil, fmt.Errorf("open chdb at %q: chdb_connect failed (another process may hold the directory's lock file %q, or it is not a chDB data directory)", dir, filepath.Join(dir, "status"))
+		return nil, fmt.Errorf("open chdb at %q: chdb_connect failed (another process may hold the directory's lock file %q, it is not a chDB data directory, or a setting is invalid: %s)", dir, filepath.Join(dir, "status"), strings.Join(args, " "))
 	}
+	// Best effort: a page left resident costs memory, not correctness.
+	_, _ = releaseLibraryPages(lib.path)
 	current = c
 	return c, nil
 }
