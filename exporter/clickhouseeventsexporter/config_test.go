@@ -2,6 +2,7 @@ package clickhouseeventsexporter
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -46,8 +49,29 @@ func TestLoadValidConfigs(t *testing.T) {
 		cfg.TimeoutConfig.Timeout != 10*time.Second || q.NumConsumers != 4 || q.Batch.Get().MinSize != 1000 {
 		t.Fatalf("server = %+v", cfg)
 	}
-	if _, err := loadConfig(t, "embedded"); err != nil {
+	cfg, err = loadConfig(t, "embedded")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.Embedded, storage.NewDefaultEmbeddedConfig()) {
+		t.Fatalf("embedded defaults = %+v", cfg.Embedded)
+	}
+	cfg, err = loadConfig(t, "embedded_tuned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"max_server_memory_usage":    "2147483648",
+		"mark_cache_size":            "268435456",
+		"primary_index_cache_size":   "67108864",
+		"index_mark_cache_size":      "16777216",
+		"uncompressed_cache_size":    "134217728",
+		"query_condition_cache_size": "16777216",
+		"background_pool_size":       "4",
+		"page_cache_max_size":        "0",
+	}
+	if got := cfg.Embedded.Settings(); !reflect.DeepEqual(got, want) || cfg.Embedded.Allocator != "dirty_decay_ms:5000" {
+		t.Fatalf("embedded_tuned settings = %v, allocator %q", got, cfg.Embedded.Allocator)
 	}
 }
 
@@ -63,6 +87,14 @@ func TestInvalidConfigs(t *testing.T) {
 		{"cluster", []string{"not supported yet"}},
 		{"short_ttl", []string{"ttl"}},
 		{"many_problems", []string{"scheme", "database", "ttl"}},
+		{"embedded_bad_settings", []string{
+			"embedded: ",
+			`allocator: "dirty_decay_ms=0" is not a list`,
+			`server_settings: "bad name" is not a setting name`,
+			"server_settings: compiled_expression_cache_size: the value must be a string, a number or a boolean",
+			"server_settings: mark_cache_size has a key of its own",
+			"server_settings: path comes from the endpoint",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

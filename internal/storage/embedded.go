@@ -20,8 +20,8 @@ type embeddedConn struct {
 	conn *chdb.Conn
 }
 
-func openEmbedded(libPath, dataDir string) (*embeddedConn, error) {
-	conn, err := chdb.Open(libPath, dataDir)
+func openEmbedded(libPath, dataDir string, cfg EmbeddedConfig) (*embeddedConn, error) {
+	conn, err := chdb.Open(libPath, dataDir, chdb.WithSettings(cfg.Settings()), chdb.WithAllocator(cfg.Allocator))
 	if err != nil {
 		return nil, err
 	}

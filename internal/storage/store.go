@@ -50,7 +50,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
 		})
 	case endpointEmbedded:
-		conn, err = openEmbedded(cfg.ChdbLibrary, addr)
+		conn, err = openEmbedded(cfg.ChdbLibrary, addr, cfg.Embedded)
 	}
 	if err != nil {
 		return nil, err
