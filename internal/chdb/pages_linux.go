@@ -42,7 +42,7 @@ type mapping struct{ start, end uintptr }
 
 // cleanReadOnlyMappings returns, from the text of /proc/self/smaps, the
 // mappings of the file at path that are private, not writable, and have no
-// anonymous (copied-on-write) page.
+// anonymous (copied-on-write) or swapped page.
 func cleanReadOnlyMappings(smaps []byte, path string) []mapping {
 	var (
 		out     []mapping
@@ -71,8 +71,12 @@ func cleanReadOnlyMappings(smaps []byte, path string) []mapping {
 			cur = mapping{start: start, end: end}
 			continue
 		}
+		// A copied-on-write page is anonymous (or swapped out). Private_Dirty
+		// is no sign of one: it also counts file pages that are dirty in the
+		// page cache, as the whole library is right after it was unpacked,
+		// and those are safe to drop (the page cache keeps them).
 		switch fields[0] {
-		case "Anonymous:", "Private_Dirty:", "Swap:":
+		case "Anonymous:", "Swap:":
 			if len(fields) >= 2 && fields[1] != "0" {
 				touched = true
 			}
