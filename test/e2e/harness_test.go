@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // repoRoot is two directories up from this package.
@@ -266,3 +268,31 @@ func stringsReader(s string) io.Reader {
 }
 
 var _ = context.Background
+
+// netRows runs query, which selects (id String, sum(sign) Int64) rows of
+// the events table, and returns the ids whose rows do not net to zero.
+func netRows(t testing.TB, conn driver.Conn, query string, args ...any) map[string]int64 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int64{}
+	for rows.Next() {
+		var (
+			id string
+			n  int64
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			got[id] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}

@@ -161,24 +161,7 @@ func TestOTLPSendersThroughKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	got := map[string]int64{}
-	rows, err := conn.Query(context.Background(), "SELECT id, sum(sign) FROM "+database+".events GROUP BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var (
-			id string
-			n  int64
-		)
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
-			got[id] = n
-		}
-	}
-	rows.Close()
+	got := netRows(t, conn, "SELECT id, sum(sign) FROM "+database+".events GROUP BY id")
 	want := map[string]int64{}
 	for _, id := range stored {
 		want[id] = 1

@@ -131,25 +131,7 @@ func TestTwoTiersThroughKafka(t *testing.T) {
 
 	// ClickHouse: one analytics row net per visible event, none for the
 	// deleted one.
-	rows, err := conn.Query(context.Background(),
-		"SELECT id, sum(sign) FROM "+database+".events WHERE has(?, id) GROUP BY id", ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for rows.Next() {
-		var (
-			id string
-			n  int64
-		)
-		if err := rows.Scan(&id, &n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
-			got[id] = n
-		}
-	}
-	rows.Close()
+	got := netRows(t, conn, "SELECT id, sum(sign) FROM "+database+".events WHERE has(?, id) GROUP BY id", ids)
 	wantRows := map[string]int64{}
 	for id := range want {
 		wantRows[id] = 1
