@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 )
 
 // repoRoot is two directories up from this package.
@@ -295,4 +297,21 @@ func netRows(t testing.TB, conn driver.Conn, query string, args ...any) map[stri
 		t.Fatal(err)
 	}
 	return got
+}
+
+// conversationPage reads the first page of a conversation through the read
+// API; the string says what went wrong, "" when the page was read.
+func conversationPage(t testing.TB, baseURL, conv string) ([]httpapi.Event, string) {
+	t.Helper()
+	r := call(t, "GET", baseURL+"/events/conversation/"+conv, nil)
+	if r.status != http.StatusOK {
+		return nil, fmt.Sprintf("conversation %s: %d %s", conv, r.status, r.body)
+	}
+	var page struct {
+		Events []httpapi.Event `json:"events"`
+	}
+	if err := json.Unmarshal(r.body, &page); err != nil {
+		return nil, fmt.Sprintf("conversation %s: %v: %s", conv, err, r.body)
+	}
+	return page.Events, ""
 }

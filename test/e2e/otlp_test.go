@@ -436,19 +436,13 @@ func checkEvents(t *testing.T, baseURL string, wants []wantEvent) []string {
 		sort.Slice(ws, func(i, j int) bool { return ws[i].Timestamp < ws[j].Timestamp })
 		var got []httpapi.Event
 		eventually(t, 60*time.Second, func() string {
-			r := call(t, "GET", baseURL+"/events/conversation/"+conv, nil)
-			if r.status != http.StatusOK {
-				return fmt.Sprintf("conversation %s: %d %s", conv, r.status, r.body)
+			events, problem := conversationPage(t, baseURL, conv)
+			if problem != "" {
+				return problem
 			}
-			var page struct {
-				Events []httpapi.Event `json:"events"`
-			}
-			if err := json.Unmarshal(r.body, &page); err != nil {
-				return fmt.Sprintf("conversation %s: %v: %s", conv, err, r.body)
-			}
-			got = page.Events
+			got = events
 			if len(got) != len(ws) {
-				return fmt.Sprintf("conversation %s: %d events, want %d: %s", conv, len(got), len(ws), r.body)
+				return fmt.Sprintf("conversation %s: %d events, want %d", conv, len(got), len(ws))
 			}
 			return ""
 		})

@@ -154,15 +154,9 @@ type errorCounts struct {
 func tierState(t *testing.T, baseURL string, want map[string]*wantEvent, deleted string, convs ...string) string {
 	t.Helper()
 	for _, conv := range convs {
-		r := call(t, "GET", baseURL+"/events/conversation/"+conv, nil)
-		if r.status != http.StatusOK {
-			return fmt.Sprintf("conversation %s: %d %s", conv, r.status, r.body)
-		}
-		var page struct {
-			Events []httpapi.Event `json:"events"`
-		}
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			return fmt.Sprintf("conversation %s: %v: %s", conv, err, r.body)
+		events, problem := conversationPage(t, baseURL, conv)
+		if problem != "" {
+			return problem
 		}
 		var wants []*wantEvent
 		for _, w := range want {
@@ -170,16 +164,16 @@ func tierState(t *testing.T, baseURL string, want map[string]*wantEvent, deleted
 				wants = append(wants, w)
 			}
 		}
-		if len(page.Events) != len(wants) {
-			return fmt.Sprintf("conversation %s: %d events, want %d: %s", conv, len(page.Events), len(wants), r.body)
+		if len(events) != len(wants) {
+			return fmt.Sprintf("conversation %s: %d events, want %d", conv, len(events), len(wants))
 		}
-		for i, got := range page.Events {
+		for i, got := range events {
 			w, ok := want[got.ID]
 			if !ok {
 				return fmt.Sprintf("conversation %s lists %s, which it must not", conv, got.ID)
 			}
-			if i > 0 && page.Events[i-1].Timestamp > got.Timestamp {
-				return fmt.Sprintf("conversation %s is not in time order: %s", conv, r.body)
+			if i > 0 && events[i-1].Timestamp > got.Timestamp {
+				return fmt.Sprintf("conversation %s is not in time order: %s before %s", conv, events[i-1].Timestamp, got.Timestamp)
 			}
 			if d := diffEvent(t, got, *w); d != "" {
 				return fmt.Sprintf("conversation %s lists %s", conv, d)
