@@ -34,6 +34,9 @@ const (
 	exceptionEventName = "exception"
 	exceptionMessage   = "exception.message"
 	exceptionType      = "exception.type"
+	// errorType is the semantic conventions' class of a failed operation
+	// (e.g. "timeout", "500"), which GenAI client spans set on errors.
+	errorType = "error.type"
 )
 
 // first returns the value of the first of keys present in attrs with a
@@ -128,7 +131,8 @@ func (c *spanEvents) convert(span ptrace.Span, resource pcommon.Map) (event.Oper
 }
 
 // spanError derives the event's error. An Error status gives its message
-// (else the first exception's, else "error"); an Ok status means no error
+// (else the first exception's, else the span's error.type, else "error"); an
+// Ok status means no error
 // even when an exception was recorded and handled; an unset status gives the
 // first exception's message or type, if any.
 func spanError(span ptrace.Span) string {
@@ -139,6 +143,9 @@ func spanError(span ptrace.Span) string {
 		}
 		if msg := firstException(span); msg != "" {
 			return msg
+		}
+		if v, ok := span.Attributes().Get(errorType); ok && text(v) != "" {
+			return text(v)
 		}
 		return "error"
 	case ptrace.StatusCodeOk:

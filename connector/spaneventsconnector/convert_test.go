@@ -226,6 +226,12 @@ func TestConvert(t *testing.T) {
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "read timed out", Attributes: ids()},
 		},
 		{
+			name: "error status without a message or an exception takes error.type",
+			span: then(span("n", map[string]any{"gen_ai.conversation.id": "c", "error.type": "timeout"}),
+				withStatus(ptrace.StatusCodeError, "")),
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "timeout", Attributes: ids()},
+		},
+		{
 			name: "error status alone",
 			span: then(span("n", conv), withStatus(ptrace.StatusCodeError, "")),
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "error", Attributes: ids()},
