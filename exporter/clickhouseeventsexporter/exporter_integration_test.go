@@ -3,8 +3,6 @@ package clickhouseeventsexporter
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,24 +14,10 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
-
-// chdbLibrary finds libchdb.so: $CHDB_LIB, else <module root>/.cache/chdb.
-func chdbLibrary(t *testing.T) string {
-	if p := os.Getenv("CHDB_LIB"); p != "" {
-		return p
-	}
-	p, err := filepath.Abs(filepath.Join("..", "..", ".cache", "chdb", "libchdb.so"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("libchdb.so not found at %s and CHDB_LIB is unset: run `make chdb`", p)
-	}
-	return p
-}
 
 // startWithoutQueue starts an exporter with cfg, without queue (ConsumeLogs
 // returns once the rows are in ClickHouse) and without retries (a failure
@@ -61,7 +45,7 @@ func TestExporterWritesThroughThePipeline(t *testing.T) {
 		{"server", func(c *Config) { c.Endpoint = "tcp://127.0.0.1:9000" }},
 		{"embedded", func(c *Config) {
 			c.Endpoint = "chdb://" + t.TempDir()
-			c.ChdbLibrary = chdbLibrary(t)
+			c.ChdbLibrary = chdbtest.Library(t)
 		}},
 	} {
 		t.Run(engine.name, func(t *testing.T) {
@@ -121,15 +105,7 @@ func TestExporterStartsWithClickHouseDown(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = "tcp://127.0.0.1:1"
 	cfg.DialTimeout = 200 * time.Millisecond
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.BackOffConfig.Enabled = false
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatalf("start must not fail when ClickHouse is down: %v", err)
-	}
+	exp := startWithoutQueue(t, cfg) // start must not fail when ClickHouse is down
 	ld, lrs := event.NewLogs()
 	op := event.Operation{Op: event.OpDelete, ID: "x", Version: 1}
 	op.MarshalLogRecord(lrs.AppendEmpty(), time.Now())

@@ -2,7 +2,6 @@ package chdb // import "github.com/otelcol-events/otelcol-events/internal/chdb"
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 )
 
 // childDataDirEnv makes the test binary act as a second process on a data
@@ -70,7 +71,7 @@ var testLib struct {
 func libPath(t testing.TB) string {
 	t.Helper()
 	testLib.once.Do(func() {
-		testLib.path, testLib.err = findLibrary()
+		testLib.path, testLib.err = chdbtest.Find()
 		if testLib.err == nil {
 			// Load the large library once, up front, so its cost does not
 			// land on whichever test happens to run first.
@@ -79,34 +80,6 @@ func libPath(t testing.TB) string {
 	})
 	require.NoError(t, testLib.err)
 	return testLib.path
-}
-
-func findLibrary() (string, error) {
-	if p := os.Getenv("CHDB_LIB"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("CHDB_LIB=%q: %w (run `make chdb`)", p, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("module root (go.mod) not found; set CHDB_LIB to the path of libchdb.so")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, ".cache", "chdb", "libchdb.so")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("libchdb not found at %s: run `make chdb` to install it, or set CHDB_LIB: %w", p, err)
-	}
-	return p, nil
 }
 
 // openTemp opens a connection on a fresh data directory and closes it when the

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
@@ -24,28 +24,6 @@ var (
 	chdbDirOnce sync.Once
 	chdbDir     string
 )
-
-// chdbLibrary finds libchdb.so: $CHDB_LIB, else <module root>/.cache/chdb.
-func chdbLibrary(t testing.TB) string {
-	if p := os.Getenv("CHDB_LIB"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".cache", "chdb", "libchdb.so")
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("libchdb.so not found at %s and CHDB_LIB is unset: run `make chdb`", p)
-			}
-			return p
-		}
-	}
-	t.Fatal("module root not found")
-	return ""
-}
 
 type engine struct {
 	name string
@@ -72,7 +50,7 @@ var engines = []engine{
 		})
 		cfg := NewDefaultConfig()
 		cfg.Endpoint = "chdb://" + chdbDir
-		cfg.ChdbLibrary = chdbLibrary(t)
+		cfg.ChdbLibrary = chdbtest.Library(t)
 		cfg.Database = database
 		return cfg
 	}},

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 )
 
@@ -47,18 +48,6 @@ func binary(t testing.TB) string {
 		t.Fatalf("collector binary %s not found: run `make build` (or set OTELCOL_EVENTS_BIN)", bin)
 	}
 	return bin
-}
-
-func chdbLib(t testing.TB) string {
-	t.Helper()
-	lib := os.Getenv("CHDB_LIB")
-	if lib == "" {
-		lib = filepath.Join(repoRoot(t), ".cache", "chdb", "libchdb.so")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		t.Fatalf("libchdb.so not found at %s: run `make chdb` (or set CHDB_LIB)", lib)
-	}
-	return lib
 }
 
 func freePort(t testing.TB) string {
@@ -111,7 +100,7 @@ func singleNodeEnv(t testing.TB, dir, apiPort string) []string {
 		"HEALTH_PORT=" + freePort(t),
 		"METRICS_PORT=" + freePort(t),
 		"DATA_DIR=" + dir,
-		"CHDB_LIB=" + chdbLib(t),
+		"CHDB_LIB=" + chdbtest.Library(t),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/otelcol-events/otelcol-events/internal/chdb"
+	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
@@ -65,28 +66,6 @@ func envUint(b *testing.B, name string, def uint64) uint64 {
 		b.Fatalf("%s=%q: want a positive integer", name, s)
 	}
 	return v
-}
-
-// chdbLibrary finds libchdb.so: $CHDB_LIB, else <module root>/.cache/chdb.
-func chdbLibrary(b *testing.B) string {
-	if p := os.Getenv("CHDB_LIB"); p != "" {
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".cache", "chdb", "libchdb.so")
-			if _, err := os.Stat(p); err != nil {
-				b.Fatalf("libchdb.so not found at %s and CHDB_LIB is unset: run `make chdb`", p)
-			}
-			return p
-		}
-	}
-	b.Fatal("module root not found")
-	return ""
 }
 
 // bench holds what the report needs.
@@ -156,7 +135,7 @@ func quote(s string) string {
 func runReport(b *testing.B) {
 	began := time.Now()
 	ctx := context.Background()
-	lib := chdbLibrary(b)
+	lib := chdbtest.Library(b)
 	events := envUint(b, "READBENCH_EVENTS", 10_000_000)
 	runs := int(envUint(b, "READBENCH_RUNS", 20))
 	dir := os.Getenv("READBENCH_DIR")
