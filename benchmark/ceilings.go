@@ -13,6 +13,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
+
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 )
 
 // Names of the ceilings, as the report and the ratios use them.
@@ -186,12 +188,7 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}
-	body, _ := json.Marshal(struct {
-		ID string `json:"id"`
-	}{id})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write(body)
+	httpapi.WriteAccepted(w, id)
 }
 
 // startBareServer serves bareHandler on a free loopback port.

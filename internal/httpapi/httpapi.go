@@ -67,6 +67,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+// Accepted is the body of a 202: the id of the event the operation is for.
+type Accepted struct {
+	ID string `json:"id"`
+}
+
+// WriteAccepted answers 202 with the event's id.
+func WriteAccepted(w http.ResponseWriter, id string) {
+	WriteJSON(w, http.StatusAccepted, Accepted{ID: id})
+}
+
 // ReadRoutes is implemented by the eventsquery extension: the receiver finds
 // it among the host's extensions and serves its routes on the write port.
 type ReadRoutes interface {

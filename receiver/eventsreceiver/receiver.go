@@ -3,7 +3,6 @@ package eventsreceiver // import "github.com/otelcol-events/otelcol-events/recei
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -285,7 +284,7 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 		writeRetryOrError(w, status, body, r.cfg.RetryAfter)
 		return
 	}
-	writeAccepted(w, op.ID)
+	httpapi.WriteAccepted(w, op.ID)
 }
 
 // consume hands the operations to the next consumer as one Logs and maps the
@@ -322,15 +321,6 @@ func writeRetryOrError(w http.ResponseWriter, status int, body *httpapi.ErrorBod
 
 func writeRequestError(w http.ResponseWriter, e *requestError) {
 	httpapi.WriteError(w, e.status, e.code, e.message)
-}
-
-func writeAccepted(w http.ResponseWriter, id string) {
-	body, _ := json.Marshal(struct {
-		ID string `json:"id"`
-	}{id})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write(body)
 }
 
 // readBody checks the content type and reads the whole body within the
