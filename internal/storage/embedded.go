@@ -90,7 +90,7 @@ func (c *embeddedConn) Insert(ctx context.Context, table string, columns []Colum
 	b.WriteString(table)
 	b.WriteString(" (")
 	b.WriteString(strings.Join(names, ", "))
-	b.WriteString(") FORMAT TabSeparated\n")
+	b.WriteString(") SETTINGS parallel_view_processing = 1 FORMAT TabSeparated\n")
 	if err := writeTSV(&b, columns); err != nil {
 		return fmt.Errorf("encode insert into %s: %w", table, err)
 	}

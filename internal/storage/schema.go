@@ -5,6 +5,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -70,10 +71,20 @@ var migrations = []string{
 	"create_database.sql",
 	"create_events.sql",
 	"create_event_state.sql",
-	"create_state_to_events.sql",
 	"create_error_days.sql",
-	"create_state_to_error_days.sql",
+	"create_event_changes.sql",
+	"create_changes_to_state.sql",
+	"create_changes_to_events.sql",
+	"create_changes_to_error_days.sql",
 }
+
+// Before event_changes existed, the exporter inserted into event_state itself,
+// which held the columns only the views read, and the views read event_state.
+var (
+	legacyViews        = []string{"event_state_to_events", "event_state_to_error_days"}
+	legacyStateColumns = []string{"emit_prev", "emit_new", "prev_conversation_id", "prev_event_name",
+		"prev_ts_ms", "prev_latency", "prev_is_error"}
+)
 
 // queries holds the rendered read and lookup statements.
 type queries struct {
@@ -107,6 +118,11 @@ func render(file string, d dialect) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return renderText(file, text, d)
+}
+
+// renderText renders the SQL template text (named file in errors).
+func renderText(file string, text []byte, d dialect) (string, error) {
 	tmpl, err := template.New(file).Option("missingkey=error").
 		Funcs(template.FuncMap{"msToTime": d.msToTime}).Parse(string(text))
 	if err != nil {
@@ -140,12 +156,21 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 	// other collectors should be upgraded while they are stopped.
 	backfill := false
 	for _, file := range migrations {
-		if file == "create_error_days.sql" {
+		switch file {
+		case "create_error_days.sql":
 			exists, err := tableExists(ctx, conn, d.Database, "error_days")
 			if err != nil {
 				return fmt.Errorf("schema step %s: %w", file, err)
 			}
 			backfill = !exists
+		case "create_event_changes.sql":
+			// The views of the old layout go before the new ones exist: no
+			// insert may reach the analytics tables through both.
+			for _, view := range legacyViews {
+				if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+d.Database+"."+view); err != nil {
+					return fmt.Errorf("schema step drop %s: %w", view, err)
+				}
+			}
 		}
 		stmt, err := render(file, d)
 		if err != nil {
@@ -155,6 +180,9 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 			return fmt.Errorf("schema step %s: %w", file, err)
 		}
 	}
+	if err := dropLegacyStateColumns(ctx, conn, d.Database); err != nil {
+		return err
+	}
 	if backfill {
 		stmt, err := render("backfill_error_days.sql", d)
 		if err != nil {
@@ -163,6 +191,37 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema step backfill_error_days.sql: %w", err)
 		}
+	}
+	return nil
+}
+
+// dropLegacyStateColumns drops the columns event_state had when the views
+// read it: every part would still write them, filled with defaults. (ClickHouse
+// 18.16 has no DROP COLUMN IF EXISTS.)
+func dropLegacyStateColumns(ctx context.Context, conn Conn, database string) error {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = 'event_state'", database)
+	if err != nil {
+		return fmt.Errorf("schema step list event_state columns: %w", err)
+	}
+	defer rows.Close()
+	var drops []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("schema step list event_state columns: %w", err)
+		}
+		if slices.Contains(legacyStateColumns, name) {
+			drops = append(drops, "DROP COLUMN "+name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("schema step list event_state columns: %w", err)
+	}
+	if len(drops) == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE "+database+".event_state "+strings.Join(drops, ", ")); err != nil {
+		return fmt.Errorf("schema step drop the old columns of event_state: %w", err)
 	}
 	return nil
 }

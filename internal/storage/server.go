@@ -48,6 +48,11 @@ func (c *serverConn) QueryIDs(ctx context.Context, query string, ids []string) (
 	return c.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query)
 }
 
+// parallelViews makes an insert write the parts of its table's materialized
+// views at the same time: the cost of a small part is mostly creating its
+// files, which overlaps well.
+var parallelViews = clickhouse.Settings{"parallel_view_processing": 1}
+
 // Insert names the columns explicitly: ClickHouse 18.16 rejects a native
 // batch insert without a column list.
 //
@@ -59,7 +64,7 @@ func (c *serverConn) QueryIDs(ctx context.Context, query string, ids []string) (
 // connection then fails with "use of closed network connection" or hangs.
 // The connection's read timeout still bounds a stuck insert.
 func (c *serverConn) Insert(ctx context.Context, table string, columns []Column) error {
-	ctx = context.WithoutCancel(ctx)
+	ctx = clickhouse.Context(context.WithoutCancel(ctx), clickhouse.WithSettings(parallelViews))
 	names := make([]string, len(columns))
 	for i, col := range columns {
 		names[i] = col.Name

@@ -23,6 +23,8 @@ type Store struct {
 	dialect dialect
 	queries queries
 	version string
+	// changes is the table Apply inserts into (database.event_changes).
+	changes string
 
 	// writeMu serialises Apply: the merge reads the stored state of an id and
 	// writes the next one, which must not interleave with another merge.
@@ -79,7 +81,7 @@ func newStore(ctx context.Context, conn Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{conn: conn, dialect: d, queries: q, version: version}, nil
+	return &Store{conn: conn, dialect: d, queries: q, version: version, changes: d.Database + ".event_changes"}, nil
 }
 
 // ServerVersion is the version of the engine found at Open.
@@ -161,7 +163,7 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 	if w.len() == 0 {
 		return res, nil
 	}
-	if err := s.conn.Insert(ctx, s.dialect.Database+".event_state", omitDefaults(w.columns())); err != nil {
+	if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.columns())); err != nil {
 		return ApplyResult{}, fmt.Errorf("write %d state changes: %w", res.Changed, err)
 	}
 	return res, nil
@@ -225,7 +227,7 @@ func zipAttributes(keys, values []string) []event.Attribute {
 	return attrs
 }
 
-// stateWriter accumulates the columns of one event_state insert.
+// stateWriter accumulates the columns of one event_changes insert.
 type stateWriter struct {
 	id, conv, name, input, output, errMsg []string
 	revision, version                     []uint64

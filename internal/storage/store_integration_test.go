@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -497,7 +498,7 @@ func TestErrorDaysBackfill(t *testing.T) {
 			t.Fatalf("%d errors, want 13", n)
 		}
 		ctx := context.Background()
-		for _, stmt := range []string{"DROP TABLE " + s.dialect.Database + ".event_state_to_error_days", "DROP TABLE " + s.dialect.Database + ".error_days"} {
+		for _, stmt := range []string{"DROP TABLE " + s.dialect.Database + ".event_changes_to_error_days", "DROP TABLE " + s.dialect.Database + ".error_days"} {
 			if err := s.conn.Exec(ctx, stmt); err != nil {
 				t.Fatal(err)
 			}
@@ -552,4 +553,119 @@ func TestLatencyEdgeCases(t *testing.T) {
 			t.Fatalf("latency rows = %+v", rows)
 		}
 	})
+}
+
+// TestMigrationFromStateViews: a database of the layout before event_changes
+// (the exporter inserted into event_state, whose views wrote events and
+// error_days; testdata/legacy) is migrated at open: the old views and the
+// columns only they read are dropped, and every read afterwards answers what
+// a database written in the new layout from the start answers.
+func TestMigrationFromStateViews(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, ref := openStore(t, e), openStore(t, e)
+			db := s.dialect.Database
+			for _, table := range []string{"event_changes_to_state", "event_changes_to_events", "event_changes_to_error_days", "event_changes", "event_state"} {
+				if err := s.conn.Exec(ctx, "DROP TABLE "+db+"."+table); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, file := range []string{"create_event_state.sql", "create_state_to_events.sql", "create_state_to_error_days.sql"} {
+				text, err := os.ReadFile("testdata/legacy/" + file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stmt, err := renderText(file, text, s.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.conn.Exec(ctx, stmt); err != nil {
+					t.Fatalf("legacy %s: %v", file, err)
+				}
+			}
+			s.changes = db + ".event_state" // what the old exporter inserted into
+
+			now := time.Now().UTC()
+			var before, after []event.Operation
+			for i := range 60 {
+				errMsg := ""
+				if i%3 == 0 {
+					errMsg = "e"
+				}
+				before = append(before, createOp(fmt.Sprintf("m%02d", i), fmt.Sprintf("conv%d", i%4),
+					[]string{"event_a", "event_b"}[i%2], now.AddDate(0, 0, -(i%5)), float64(i), errMsg))
+			}
+			before = append(before, updateOp("m00", withError("")), updateOp("m01", withLatency(900)), deleteOp("m02"))
+			for i := 0; i < 60; i += 4 {
+				after = append(after, updateOp(fmt.Sprintf("m%02d", i), withError("later")))
+			}
+			for i := 1; i < 60; i += 7 {
+				after = append(after, deleteOp(fmt.Sprintf("m%02d", i)))
+			}
+			after = append(after, createOp("m99", "conv0", "event_a", now, 5, "e"), updateOp("m05", withLatency(0)))
+
+			apply(t, s, before...)
+			apply(t, ref, before...)
+			if err := migrate(ctx, s.conn, s.dialect); err != nil {
+				t.Fatalf("migration: %v", err)
+			}
+			s.changes = db + ".event_changes"
+			for _, view := range legacyViews {
+				if exists, err := tableExists(ctx, s.conn, db, view); err != nil || exists {
+					t.Fatalf("view %s still exists after the migration (err %v)", view, err)
+				}
+			}
+			rows, err := s.conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = 'event_state'", db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				if slices.Contains(legacyStateColumns, name) {
+					t.Errorf("event_state still has column %s", name)
+				}
+			}
+			_ = rows.Close()
+			apply(t, s, after...)
+			apply(t, ref, after...)
+			if n := apply(t, s, after...); n.Changed != 0 {
+				t.Fatalf("replay after the migration changed %d ids", n.Changed)
+			}
+
+			for i := range 100 {
+				id := fmt.Sprintf("m%02d", i)
+				got, gerr := s.Event(ctx, id)
+				want, werr := ref.Event(ctx, id)
+				if !errors.Is(gerr, werr) && (gerr != nil || werr != nil) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("event %s: migrated %+v (%v), reference %+v (%v)", id, got, gerr, want, werr)
+				}
+			}
+			same := func(what string, read func(s *Store) (any, error)) {
+				got, err := read(s)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				want, err := read(ref)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: migrated %+v, reference %+v", what, got, want)
+				}
+			}
+			for _, name := range []string{"event_a", "event_b"} {
+				same("errors of "+name, func(s *Store) (any, error) { return s.ErrorCounts(ctx, name, 30, now) })
+			}
+			same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
+			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, 100) })
+			for c := range 4 {
+				conv := fmt.Sprintf("conv%d", c)
+				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })
+			}
+		})
+	}
 }

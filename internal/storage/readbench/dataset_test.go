@@ -121,10 +121,10 @@ const stateDDL = `(
 // generate fills the versioned tables (events, event_state, created by
 // storage.Open) and the append-only baselines with merges stopped, so that
 // the reads see every -1/+1 row and every superseded state unmerged, as
-// after a burst of ingest. It writes events and event_state directly (the
-// materialized view that derives events from event_state inserts is dropped
-// first): the rows are the ones the view would write, generated without
-// reading event_state back. logf reports progress.
+// after a burst of ingest. It writes event_state and events directly, not
+// through event_changes: the rows are the ones the views of event_changes
+// would write, generated without reading event_state back. logf reports
+// progress.
 func (d *dataset) generate(ctx context.Context, conn *chdb.Conn, logf func(string, ...any)) error {
 	exec := func(q string) error {
 		_, err := conn.Query(ctx, q, "")
@@ -135,8 +135,6 @@ func (d *dataset) generate(ctx context.Context, conn *chdb.Conn, logf func(strin
 	}
 	db := d.db
 	ddl := []string{
-		"DROP VIEW IF EXISTS " + db + ".event_state_to_events",
-		"DROP VIEW IF EXISTS " + db + ".event_state_to_error_days",
 		fmt.Sprintf(`CREATE TABLE %s.events_plain (
     id            String,
     conversation  String,
@@ -172,16 +170,16 @@ func (d *dataset) generate(ctx context.Context, conn *chdb.Conn, logf func(strin
 	phases := []phase{
 		{"creates", 1_000_000, func(base string) []string {
 			return []string{
-				fmt.Sprintf(`INSERT INTO %s.event_state (%s, emit_prev, emit_new)
-SELECT id, 1, v1, 1, 0, CAST([], 'Array(UInt64)'), conv, name, ts_ms, input, out0, lat0, emsg0, akeys, avals, 0, 1 FROM (%s)`, db, stateCols, base),
+				fmt.Sprintf(`INSERT INTO %s.event_state (%s)
+SELECT id, 1, v1, 1, 0, CAST([], 'Array(UInt64)'), conv, name, ts_ms, input, out0, lat0, emsg0, akeys, avals FROM (%s)`, db, stateCols, base),
 				fmt.Sprintf(`INSERT INTO %s.events (%s)
 SELECT id, conv, name, %s, ts_ms, lat0, err0, 1, 1 FROM (%s)`, db, eventCols, eventTime, base),
 			}
 		}},
 		{"updates", 5_000_000, func(base string) []string {
 			return []string{
-				fmt.Sprintf(`INSERT INTO %s.event_state (%s, emit_prev, emit_new, prev_conversation_id, prev_event_name, prev_ts_ms, prev_latency, prev_is_error)
-SELECT id, 2, v2, 1, 0, fv2, conv, name, ts_ms, input, out1, lat1, emsg1, akeys, avals, 1, 1, conv, name, ts_ms, lat0, err0 FROM (%s) WHERE upd = 1`, db, stateCols, base),
+				fmt.Sprintf(`INSERT INTO %s.event_state (%s)
+SELECT id, 2, v2, 1, 0, fv2, conv, name, ts_ms, input, out1, lat1, emsg1, akeys, avals FROM (%s) WHERE upd = 1`, db, stateCols, base),
 				// The -1 copy of the created row, then the +1 row of the update.
 				fmt.Sprintf(`INSERT INTO %s.events (%s)
 SELECT id, conv, name, %s, ts_ms, tupleElement(r, 1), tupleElement(r, 2), tupleElement(r, 3), tupleElement(r, 4)
@@ -191,8 +189,8 @@ WHERE upd = 1`, db, eventCols, eventTime, base),
 		}},
 		{"deletes", 10_000_000, func(base string) []string {
 			return []string{
-				fmt.Sprintf(`INSERT INTO %s.event_state (%s, emit_prev, emit_new, prev_conversation_id, prev_event_name, prev_ts_ms, prev_latency, prev_is_error)
-SELECT id, revf + 1, v3, 1, 1, fvf, conv, name, ts_ms, input, outf, latf, emsgf, akeys, avals, 1, 0, conv, name, ts_ms, latf, errf FROM (%s) WHERE del = 1`, db, stateCols, base),
+				fmt.Sprintf(`INSERT INTO %s.event_state (%s)
+SELECT id, revf + 1, v3, 1, 1, fvf, conv, name, ts_ms, input, outf, latf, emsgf, akeys, avals FROM (%s) WHERE del = 1`, db, stateCols, base),
 				fmt.Sprintf(`INSERT INTO %s.events (%s)
 SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`, db, eventCols, eventTime, base),
 			}
@@ -216,7 +214,7 @@ SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`,
 		}
 		logf("generated %s in %s", p.name, time.Since(start).Round(time.Millisecond))
 	}
-	// error_days: what the view event_state_to_error_days writes, one
+	// error_days: what the view event_changes_to_error_days writes, one
 	// insert per part of events (the signed error rows, summed per name and
 	// day within the insert).
 	start := time.Now()

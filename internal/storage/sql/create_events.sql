@@ -7,8 +7,8 @@
 -- updates of conversation_id and timestamp), and id, so that a -1 row only
 -- ever collapses with the +1 row it cancels.
 --
--- The column names differ from event_state's on purpose: the materialized
--- view that fills this table builds its rows from event_state columns, and
+-- The column names differ from event_changes' on purpose: the materialized
+-- view that fills this table builds its rows from event_changes columns, and
 -- ClickHouse 18.16 cannot resolve an output alias that shadows a column it is
 -- computed from.
 CREATE TABLE IF NOT EXISTS {{.Database}}.events
