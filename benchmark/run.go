@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
 // runner sequences a run: ceilings, phases, verification.
@@ -145,45 +147,11 @@ func (r *runner) dropScratch(chConn driver.Conn, proc *collectorProc) {
 	}
 	if proc.database != "" && chConn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := dropDatabase(ctx, chConn, proc.database); err != nil {
+		if err := storage.DropServerDatabase(ctx, chConn, proc.database); err != nil {
 			r.say("could not drop the scratch database %s (the server may still finish the drop): %v", proc.database, err)
 		}
 		cancel()
 	}
-}
-
-// dropDatabase drops the tables of database one by one, materialized views
-// first (they read the others), then the empty database: on the 18.16
-// server of `make services` a DROP DATABASE of the full database was seen to
-// hang for minutes, holding a server thread.
-func dropDatabase(ctx context.Context, conn driver.Conn, database string) error {
-	rows, err := conn.Query(ctx, "SELECT name, engine FROM system.tables WHERE database = ?", database)
-	if err != nil {
-		return err
-	}
-	var views, tables []string
-	for rows.Next() {
-		var name, engine string
-		if err := rows.Scan(&name, &engine); err != nil {
-			rows.Close()
-			return err
-		}
-		if engine == "MaterializedView" {
-			views = append(views, name)
-		} else {
-			tables = append(tables, name)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, t := range append(views, tables...) {
-		if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+database+"."+t); err != nil {
-			return fmt.Errorf("drop %s: %w", t, err)
-		}
-	}
-	return conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database)
 }
 
 func waitHealth(ctx context.Context, base string, timeout time.Duration) error {

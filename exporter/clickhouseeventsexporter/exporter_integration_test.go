@@ -17,6 +17,7 @@ import (
 	"github.com/otelcol-events/otelcol-events/internal/chdb/chdbtest"
 	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // startWithoutQueue starts an exporter with cfg, without queue (ConsumeLogs
@@ -37,7 +38,7 @@ func startWithoutQueue(t *testing.T, cfg *Config) exporter.Logs {
 }
 
 func TestExporterWritesThroughThePipeline(t *testing.T) {
-	database := fmt.Sprintf("exporter_test_%d", time.Now().UnixNano())
+	database := storagetest.ServerDatabase(t, "exporter_test")
 	for _, engine := range []struct {
 		name string
 		set  func(*Config)
@@ -133,7 +134,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 // pushes share inserts; each returns once its operations are stored.
 func TestConcurrentPushesWithoutQueue(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Database = fmt.Sprintf("exporter_test_%d", time.Now().UnixNano())
+	cfg.Database = storagetest.ServerDatabase(t, "exporter_test")
 	cfg.Endpoint = "tcp://127.0.0.1:9000"
 	exp := startWithoutQueue(t, cfg)
 	defer func() {

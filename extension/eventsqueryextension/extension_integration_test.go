@@ -8,24 +8,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/collector/component/componenttest"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // This test runs against the ClickHouse server started by `make services`
 // (127.0.0.1:9000). A missing server fails the test: it never skips.
 
-const integrationAddr = "127.0.0.1:9000"
-
 // integrationStore opens a store on a fresh database, dropped at the end.
 func integrationStore(t *testing.T) (*storage.Store, storage.Config) {
 	t.Helper()
 	cfg := storage.NewDefaultConfig()
-	cfg.Endpoint = "tcp://" + integrationAddr
-	cfg.Database = fmt.Sprintf("eventsquery_test_%d", time.Now().UnixNano())
+	cfg.Endpoint = "tcp://" + storagetest.ServerAddr
+	cfg.Database = storagetest.ServerDatabase(t, "eventsquery_test")
 	cfg.DialTimeout = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -33,18 +31,7 @@ func integrationStore(t *testing.T) (*storage.Store, storage.Config) {
 	if err != nil {
 		t.Fatalf("open the store at %s (is the service up? `make services`): %v", cfg.Endpoint, err)
 	}
-	t.Cleanup(func() {
-		_ = s.Close()
-		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{integrationAddr}})
-		if err != nil {
-			t.Logf("drop %s: %v", cfg.Database, err)
-			return
-		}
-		defer conn.Close()
-		if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
-			t.Logf("drop %s: %v", cfg.Database, err)
-		}
-	})
+	t.Cleanup(func() { _ = s.Close() })
 	return s, cfg
 }
 

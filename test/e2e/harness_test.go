@@ -258,8 +258,6 @@ func stringsReader(s string) io.Reader {
 	return strings.NewReader(s)
 }
 
-var _ = context.Background
-
 // netRows runs query, which selects (id String, sum(sign) Int64) rows of
 // the events table, and returns the ids whose rows do not net to zero.
 func netRows(t testing.TB, conn driver.Conn, query string, args ...any) map[string]int64 {

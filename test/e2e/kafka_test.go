@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // kafkaEnv is the environment of collector-config.yaml for one instance;
@@ -41,7 +42,7 @@ func kafkaEnv(t *testing.T, apiPort, topic, group, database string) []string {
 // mid-stream and restarts it. ClickHouse must end holding exactly the state
 // implied by the acknowledged operations: nothing lost, nothing duplicated.
 func TestKafkaTopologySurvivesConsumerKill(t *testing.T) {
-	topic, group, database := uniqueName("e2e_events"), uniqueName("e2e_group"), uniqueName("e2e_kafka")
+	topic, group, database := uniqueName("e2e_events"), uniqueName("e2e_group"), storagetest.ServerDatabase(t, "e2e_kafka")
 	portA, portB := freePort(t), freePort(t)
 	// One sender, one request at a time: with the configuration's 200 ms
 	// between ingest calls under load, its 800 requests would take minutes.

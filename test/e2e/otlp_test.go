@@ -34,6 +34,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelcol-events/otelcol-events/internal/httpapi"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // apiTimestamp is the read API's timestamp layout (RFC 3339, milliseconds).
@@ -57,7 +58,7 @@ type wantEvent struct {
 // with the fields derived from what was sent, and that what cannot become
 // an event is dropped and counted.
 func TestOTLPSendersThroughKafka(t *testing.T) {
-	topic, group, database := uniqueName("e2e_otlp"), uniqueName("e2e_otlp_group"), uniqueName("e2e_otlp")
+	topic, group, database := uniqueName("e2e_otlp"), uniqueName("e2e_otlp_group"), storagetest.ServerDatabase(t, "e2e_otlp")
 	port := freePort(t)
 	env := kafkaEnv(t, port, topic, group, database)
 	c := startCollector(t, "collector-config.yaml", env, port)
@@ -672,7 +673,7 @@ func (e *checkedSpanExporter) sent() int {
 // TestReadmeCurlExamplesThroughKafka runs the original README's curl
 // examples verbatim against the Kafka topology (collector-config.yaml).
 func TestReadmeCurlExamplesThroughKafka(t *testing.T) {
-	env := kafkaEnv(t, "8080", uniqueName("e2e_readme"), uniqueName("e2e_readme_group"), uniqueName("e2e_readme"))
+	env := kafkaEnv(t, "8080", uniqueName("e2e_readme"), uniqueName("e2e_readme_group"), storagetest.ServerDatabase(t, "e2e_readme"))
 	startCollector(t, "collector-config.yaml", env, "8080")
 	readmeCurlExamples(t, 60*time.Second)
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // The curl examples of the original README, verbatim; only <EVENT_ID> is
@@ -156,7 +158,7 @@ func readmeCurlExamples(t *testing.T, wait time.Duration) {
 func TestWriteSemanticsOnServer(t *testing.T) {
 	port := freePort(t)
 	env := append(singleNodeEnv(t, t.TempDir(), port),
-		"CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:9000", "CLICKHOUSE_DATABASE="+uniqueName("e2e"))
+		"CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:9000", "CLICKHOUSE_DATABASE="+storagetest.ServerDatabase(t, "e2e"))
 	c := startCollector(t, "config/single-node.yaml", env, port)
 	conv := uniqueName("conv")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/otelcol-events/otelcol-events/internal/httpapi"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // TestTwoTiersThroughKafka runs the Kafka topology as two collectors:
@@ -25,7 +26,7 @@ import (
 // starts, and both tiers' read APIs and ClickHouse show exactly the state
 // the operations imply.
 func TestTwoTiersThroughKafka(t *testing.T) {
-	topic, group, database := uniqueName("e2e_tiers"), uniqueName("e2e_tiers_group"), uniqueName("e2e_tiers")
+	topic, group, database := uniqueName("e2e_tiers"), uniqueName("e2e_tiers_group"), storagetest.ServerDatabase(t, "e2e_tiers")
 	ingestPort := freePort(t)
 	ingest := startCollector(t, "config/ingest-tier.yaml", kafkaEnv(t, ingestPort, topic, group, database), ingestPort)
 
