@@ -3,6 +3,7 @@ package clickhouseeventsexporter
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,16 +13,26 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
 // BenchmarkExporterVsRawInsert measures, in the same run against the
 // ClickHouse server of `make services`, the exporter writing batches of new
 // events (decode, state lookup, merge, one insert) and its ceiling: a raw
 // clickhouse-go batch insert of the same rows into a plain MergeTree table
-// with the same columns. It reports both row rates and their ratio.
+// with the same columns. It reports both row rates and their ratio, for one
+// push at a time and for concurrent pushes (the sending queue's consumers,
+// the Kafka receiver's partitions), the raw inserts then running with the
+// same concurrency.
 //
 //	go test -run '^$' -bench ExporterVsRawInsert -benchtime 20x ./exporter/clickhouseeventsexporter
 func BenchmarkExporterVsRawInsert(b *testing.B) {
+	for _, pushers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("pushers=%d", pushers), func(b *testing.B) { benchmarkExporterVsRawInsert(b, pushers) })
+	}
+}
+
+func benchmarkExporterVsRawInsert(b *testing.B, pushers int) {
 	const batchSize = 10_000
 	ctx := context.Background()
 	database := fmt.Sprintf("bench_%d", time.Now().UnixNano())
@@ -55,7 +66,7 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 		"ENGINE = MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (conversation_id, timestamp, id)"); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = raw.Exec(ctx, "DROP DATABASE "+database) }()
+	defer func() { _ = storage.DropServerDatabase(ctx, raw, database) }()
 	_ = store
 
 	clock := event.NewClock()
@@ -71,39 +82,53 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 		}
 		return ops, b.Logs()
 	}
-	rawInsert := func(ops []event.Operation) time.Duration {
-		start := time.Now()
+	rawInsert := func(ops []event.Operation) {
 		batch, err := raw.PrepareBatch(ctx, "INSERT INTO "+database+".raw (id, conversation_id, event_name, timestamp, input, output, latency, error, attr_keys, attr_values, version, is_deleted)")
 		if err != nil {
-			b.Fatal(err)
+			b.Error(err)
+			return
 		}
 		for i := range ops {
 			o := &ops[i]
 			if err := batch.Append(o.ID, o.ConversationID, o.Name, o.Timestamp, o.Input, o.Output,
 				o.LatencyMs, o.Error, []string{}, []string{}, o.Version, uint8(0)); err != nil {
-				b.Fatal(err)
+				b.Error(err)
+				return
 			}
 		}
 		if err := batch.Send(); err != nil {
-			b.Fatal(err)
+			b.Error(err)
 		}
-		return time.Since(start)
 	}
 
+	// concurrently runs f(0..pushers-1) at once and returns the wall time.
+	concurrently := func(f func(p int)) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for p := range pushers {
+			wg.Go(func() { f(p) })
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
 	var exporterTime, rawTime time.Duration
 	b.ResetTimer()
 	for n := range b.N {
 		b.StopTimer()
-		ops, ld := makeBatch(n)
-		b.StartTimer()
-		start := time.Now()
-		if err := exp.pushLogs(ctx, ld); err != nil {
-			b.Fatal(err)
+		ops := make([][]event.Operation, pushers)
+		lds := make([]plog.Logs, pushers)
+		for p := range pushers {
+			ops[p], lds[p] = makeBatch(n*pushers + p)
 		}
-		exporterTime += time.Since(start)
-		rawTime += rawInsert(ops)
+		b.StartTimer()
+		exporterTime += concurrently(func(p int) {
+			if err := exp.pushLogs(ctx, lds[p]); err != nil {
+				b.Error(err)
+			}
+		})
+		rawTime += concurrently(func(p int) { rawInsert(ops[p]) })
 	}
-	rows := float64(b.N * batchSize)
+	rows := float64(b.N * pushers * batchSize)
 	b.ReportMetric(rows/exporterTime.Seconds(), "exporter_rows/s")
 	b.ReportMetric(rows/rawTime.Seconds(), "raw_rows/s")
 	b.ReportMetric(rawTime.Seconds()/exporterTime.Seconds(), "ratio")
