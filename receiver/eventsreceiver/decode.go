@@ -46,27 +46,38 @@ type body struct {
 type timestamp struct{ t time.Time }
 
 func (ts *timestamp) UnmarshalJSON(b []byte) error {
+	var err error
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return errInvalidTimestamp
-		}
-		ts.t = t.UTC()
-		return nil
+		ts.t, err = parseTimestamp(s)
+		return err
 	}
 	var ms float64
 	if err := json.Unmarshal(b, &ms); err != nil {
 		return errInvalidTimestamp
 	}
-	if math.IsNaN(ms) || ms < float64(event.MinTimestamp.UnixMilli()) || ms > float64(event.MaxTimestamp.UnixMilli()) {
-		return errTimestampRange
+	ts.t, err = timestampFromMillis(ms)
+	return err
+}
+
+// parseTimestamp reads an RFC 3339 timestamp.
+func parseTimestamp(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errInvalidTimestamp
 	}
-	ts.t = time.UnixMicro(int64(ms * 1000)).UTC()
-	return nil
+	return t.UTC(), nil
+}
+
+// timestampFromMillis reads epoch milliseconds within the storable range.
+func timestampFromMillis(ms float64) (time.Time, error) {
+	if math.IsNaN(ms) || ms < float64(event.MinTimestamp.UnixMilli()) || ms > float64(event.MaxTimestamp.UnixMilli()) {
+		return time.Time{}, errTimestampRange
+	}
+	return time.UnixMicro(int64(ms * 1000)).UTC(), nil
 }
 
 var (
@@ -78,6 +89,15 @@ var (
 // decodeBody parses one JSON object strictly: unknown fields, wrong types and
 // trailing data are errors naming the field.
 func decodeBody(data []byte) (*body, *requestError) {
+	if b, ok := scanBody(data); ok {
+		return b, nil
+	}
+	return decodeBodyJSON(data)
+}
+
+// decodeBodyJSON is decodeBody through encoding/json: it decides every body
+// scanBody leaves, and words the errors.
+func decodeBodyJSON(data []byte) (*body, *requestError) {
 	var b body
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

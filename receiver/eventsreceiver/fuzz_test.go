@@ -1,6 +1,8 @@
 package eventsreceiver
 
 import (
+	"maps"
+	"math"
 	"testing"
 	"time"
 
@@ -77,4 +79,61 @@ func FuzzSplitBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzScanBody checks that whatever scanBody accepts, encoding/json accepts
+// too and decodes to the same body: the fast path never changes an answer.
+func FuzzScanBody(f *testing.F) {
+	for _, seed := range []string{
+		validEvent, `{}`, ` { } `, `{"op":"update","id":"x","error":null}`,
+		`{"id":"x","conversation_id":"c","event_name":"n","timestamp":1767323045678,"attributes":{"a":"b","a":"c"}}`,
+		`{"conversation_id":"c","event_name":"n","timestamp":"2026-01-02T03:04:05.123+02:00","latency":-0}`,
+		`{"input":"tab\t","output":"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00\ud800\udc00\ud800x\udc00\ud800\u0041"}`,
+		`{"latency":1e308}`, `{"latency":1e999}`, `{"latency":-1.5E-3}`, `{"latency":01}`, `{"latency":"1"}`,
+		`{"Event_Name":"n"}`, `{"event_name":"n","event_name":"m"}`, `{"attributes":{}}`, `{"attributes":{"k":null}}`,
+		`{"timestamp":null,"attributes":null}`, `{"timestamp":"yesterday"}`, `{"timestamp":-5}`, "{\"input\":\"caf\xc3\xa9\"}",
+		"{\"input\":\"\xff\"}", `{"a":1}`, `{"input":"x"}]`, `{"input":"x"} {}`, `[]`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := scanBody(data)
+		if !ok {
+			return
+		}
+		want, rerr := decodeBodyJSON(data)
+		if rerr != nil {
+			t.Fatalf("scanBody accepted what encoding/json rejects (%s): %q", rerr.message, data)
+		}
+		if diff := bodyDiff(got, want); diff != "" {
+			t.Fatalf("scanBody and encoding/json disagree on %s: %q", diff, data)
+		}
+	})
+}
+
+// bodyDiff names the first field on which two bodies differ, or returns "".
+func bodyDiff(a, b *body) string {
+	strs := []struct {
+		name string
+		a, b *string
+	}{
+		{"op", a.Op, b.Op}, {"id", a.ID, b.ID}, {"conversation_id", a.ConversationID, b.ConversationID},
+		{"event_name", a.EventName, b.EventName}, {"input", a.Input, b.Input}, {"output", a.Output, b.Output},
+		{"error", a.Error, b.Error},
+	}
+	for _, s := range strs {
+		if (s.a == nil) != (s.b == nil) || (s.a != nil && *s.a != *s.b) {
+			return s.name
+		}
+	}
+	if (a.Latency == nil) != (b.Latency == nil) || (a.Latency != nil && math.Float64bits(*a.Latency) != math.Float64bits(*b.Latency)) {
+		return "latency"
+	}
+	if (a.Timestamp == nil) != (b.Timestamp == nil) || (a.Timestamp != nil && (!a.Timestamp.t.Equal(b.Timestamp.t) || a.Timestamp.t.Location() != b.Timestamp.t.Location())) {
+		return "timestamp"
+	}
+	if (a.Attributes == nil) != (b.Attributes == nil) || (a.Attributes != nil && !maps.Equal(*a.Attributes, *b.Attributes)) {
+		return "attributes"
+	}
+	return ""
 }
