@@ -50,9 +50,10 @@ func PartitionOf(id string, buckets int) int {
 // LogsBuilder collects canonical records into one Logs, one resource per
 // partition bucket (see ResourceAttrPartition).
 type LogsBuilder struct {
-	ld      plog.Logs
-	n       int
-	buckets map[string]plog.LogRecordSlice
+	ld plog.Logs
+	// resource holds, per bucket, 1 + the index of its resource in ld
+	// (0: none yet).
+	resource []int32
 }
 
 // NewLogsBuilder returns an empty builder that spreads ids over buckets
@@ -61,7 +62,7 @@ func NewLogsBuilder(buckets int) *LogsBuilder {
 	if buckets <= 0 {
 		buckets = DefaultPartitionBuckets
 	}
-	return &LogsBuilder{ld: plog.NewLogs(), n: buckets, buckets: make(map[string]plog.LogRecordSlice, buckets)}
+	return &LogsBuilder{ld: plog.NewLogs(), resource: make([]int32, buckets)}
 }
 
 // Append encodes op into a new record of its bucket and returns the record.
@@ -80,15 +81,15 @@ func (b *LogsBuilder) AppendRecord(id string, record plog.LogRecord) {
 func (b *LogsBuilder) Logs() plog.Logs { return b.ld }
 
 func (b *LogsBuilder) records(id string) plog.LogRecordSlice {
-	key := PartitionKey(id, b.n)
-	lrs, ok := b.buckets[key]
-	if !ok {
-		rl := b.ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr(ResourceAttrPartition, key)
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(ScopeName)
-		lrs = sl.LogRecords()
-		b.buckets[key] = lrs
+	bucket := PartitionOf(id, len(b.resource))
+	rls := b.ld.ResourceLogs()
+	if i := b.resource[bucket]; i > 0 {
+		return rls.At(int(i - 1)).ScopeLogs().At(0).LogRecords()
 	}
-	return lrs
+	rl := rls.AppendEmpty()
+	b.resource[bucket] = int32(rls.Len())
+	rl.Resource().Attributes().PutStr(ResourceAttrPartition, strconv.Itoa(bucket))
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(ScopeName)
+	return sl.LogRecords()
 }
