@@ -326,7 +326,7 @@ func writeRequestError(w http.ResponseWriter, e *requestError) {
 // readBody checks the content type and reads the whole body within the
 // configured limit.
 func (r *eventsReceiver) readBody(req *http.Request, allowNDJSON bool) ([]byte, *requestError) {
-	if ct := req.Header.Get("Content-Type"); ct != "" {
+	if ct := req.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !(allowNDJSON && mt == "application/x-ndjson")) {
 			want := "application/json"
@@ -337,12 +337,13 @@ func (r *eventsReceiver) readBody(req *http.Request, allowNDJSON bool) ([]byte, 
 				message: fmt.Sprintf("Content-Type %q is not supported; use %s", ct, want)}
 		}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, r.cfg.ServerConfig.MaxRequestBodySize))
+	maxSize := r.cfg.ServerConfig.MaxRequestBodySize
+	data, err := readAll(req.Body, req.ContentLength, maxSize)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: httpapi.CodeTooLarge,
-				message: fmt.Sprintf("the body exceeds %d bytes", r.cfg.ServerConfig.MaxRequestBodySize)}
+				message: fmt.Sprintf("the body exceeds %d bytes", maxSize)}
 		}
 		return nil, badRequest(httpapi.CodeInvalidJSON, "read body: %s", err)
 	}
@@ -353,4 +354,33 @@ func (r *eventsReceiver) readBody(req *http.Request, allowNDJSON bool) ([]byte, 
 		return nil, rerr
 	}
 	return data, nil
+}
+
+// readAll reads body to its end, failing with an *http.MaxBytesError past
+// limit bytes. A Content-Length sizes the buffer up to a bound, so that a
+// client cannot make the receiver hold more memory than it sends.
+func readAll(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	const maxPresize = 64 << 10
+	size := int64(512)
+	if contentLength >= 0 {
+		// One byte more than announced: the read that finds the end fits.
+		size = min(contentLength, limit, maxPresize) + 1
+	}
+	buf := make([]byte, 0, size)
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -234,6 +235,25 @@ func TestBodyTooLarge(t *testing.T) {
 	resp := do(t, r, "POST", "/event/", "application/json", []byte(body))
 	if resp.status != http.StatusRequestEntityTooLarge || resp.errorCode() != "too_large" {
 		t.Fatalf("got %d %v", resp.status, resp.body)
+	}
+}
+
+func TestReadAllLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 100
+	for _, size := range []int{0, 1, 99, 100, 101, 513, 5000} {
+		for _, announced := range []int64{-1, 0, int64(size), int64(size) / 2, 1 << 40} {
+			data := bytes.Repeat([]byte("x"), size)
+			// One byte per read: the buffer grows from any starting size.
+			got, err := readAll(iotest.OneByteReader(bytes.NewReader(data)), announced, limit)
+			var tooLarge *http.MaxBytesError
+			switch {
+			case size > limit && !errors.As(err, &tooLarge):
+				t.Errorf("%d bytes, Content-Length %d: err = %v, want a MaxBytesError", size, announced, err)
+			case size <= limit && (err != nil || !bytes.Equal(got, data)):
+				t.Errorf("%d bytes, Content-Length %d: read %d bytes, err = %v", size, announced, len(got), err)
+			}
+		}
 	}
 }
 
