@@ -104,10 +104,9 @@ func decodeBodyJSON(data []byte) (*body, *requestError) {
 	if err := dec.Decode(&b); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
-		return nil, badRequest(httpapi.CodeInvalidJSON, "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err == nil {
+	// Only whitespace may follow (Decoder.More and Token let a stray ] or }
+	// through).
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, badRequest(httpapi.CodeInvalidJSON, "unexpected data after the JSON object")
 	}
 	return &b, nil

@@ -182,6 +182,8 @@ func TestValidation(t *testing.T) {
 		{"malformed json", "POST", "/event/", "application/json", `{"conversation_id":`, 400, "invalid_json"},
 		{"not an object", "POST", "/event/", "application/json", `[1,2]`, 400, "invalid_json"},
 		{"trailing data", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a"} {}`, 400, "invalid_json"},
+		{"trailing bracket", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a"}]`, 400, "invalid_json"},
+		{"trailing brace", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a"} }`, 400, "invalid_json"},
 		{"empty body", "POST", "/event/", "application/json", ``, 400, "invalid_json"},
 		{"invalid utf-8", "POST", "/event/", "application/json", "{\"conversation_id\":\"c\xff\",\"event_name\":\"a\"}", 400, "invalid_utf8"},
 		{"wrong content type", "POST", "/event/", "text/plain", validEvent, 415, "unsupported_media_type"},
