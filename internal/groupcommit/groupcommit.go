@@ -28,10 +28,14 @@ type Committer[T any] struct {
 	// worker.
 	interval time.Duration
 
-	queue    chan *request[T]
+	queue chan *request[T]
+	// slots holds a token per call in progress, at most workers: a worker
+	// takes one for each call, and so does a CommitInline caller making its
+	// call itself.
+	slots    chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
-	// stopped is closed once no worker runs any more.
+	// stopped is closed once no call runs any more and none can start.
 	stopped chan struct{}
 	wg      sync.WaitGroup
 }
@@ -57,6 +61,7 @@ func New[T any](workers, maxSize int, interval time.Duration, sizeOf func(T) int
 		maxSize:  maxSize,
 		interval: interval,
 		queue:    make(chan *request[T], workers*64),
+		slots:    make(chan struct{}, workers),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
@@ -97,6 +102,37 @@ func (c *Committer[T]) Commit(ctx context.Context, item T) error {
 	}
 }
 
+// CommitInline is Commit for a caller that may make the call itself: when
+// the committer has no interval, no item waits for a worker and a call slot
+// is free, item goes alone in a call on the caller's goroutine, as a free
+// worker would have sent it, without the hand-off to the worker and back.
+// Such a call is not cut short by ctx: the caller gets its outcome. Otherwise
+// CommitInline is Commit.
+func (c *Committer[T]) CommitInline(ctx context.Context, item T) error {
+	if c.interval == 0 && len(c.queue) == 0 {
+		select {
+		case c.slots <- struct{}{}:
+			return c.callInline(ctx, item)
+		default:
+		}
+	}
+	return c.Commit(ctx, item)
+}
+
+// callInline makes the call of a CommitInline caller holding a slot.
+func (c *Committer[T]) callInline(ctx context.Context, item T) error {
+	defer func() { <-c.slots }()
+	select {
+	case <-c.stop:
+		return ErrShutdown
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.fn([]T{item}, c.sizeOf(item))
+}
+
 func (c *Committer[T]) work() {
 	defer c.wg.Done()
 	// pending is a request taken from the queue that did not fit the
@@ -118,6 +154,7 @@ func (c *Committer[T]) work() {
 			batch []*request[T]
 			size  int
 		)
+		c.slots <- struct{}{}
 		batch, size, pending = c.collect(first, lastStart.Add(c.interval))
 		lastStart = time.Now()
 		items := make([]T, len(batch))
@@ -125,6 +162,7 @@ func (c *Committer[T]) work() {
 			items[i] = r.item
 		}
 		err := c.fn(items, size)
+		<-c.slots
 		for _, r := range batch {
 			r.done <- err
 		}
@@ -168,12 +206,18 @@ func (c *Committer[T]) collect(first *request[T], notBefore time.Time) (batch []
 }
 
 // Shutdown stops the workers once no caller can arrive any more; a call in
-// progress completes first, and callers whose items no call took get
-// ErrShutdown. It may be called more than once.
+// progress (a worker's or a CommitInline caller's) completes first, and
+// callers whose items no call took get ErrShutdown. It may be called more
+// than once.
 func (c *Committer[T]) Shutdown() {
 	c.stopOnce.Do(func() {
 		close(c.stop)
 		c.wg.Wait()
+		// The slots stay taken: calls that callers make themselves end
+		// first, and no other starts.
+		for range cap(c.slots) {
+			c.slots <- struct{}{}
+		}
 		close(c.stopped)
 	})
 }

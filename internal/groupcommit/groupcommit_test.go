@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,5 +190,103 @@ func TestIntervalEndsAtMaxSize(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a full call waited for the interval")
+	}
+}
+
+func TestCommitInlineGroupsBehindBusyWorkers(t *testing.T) {
+	t.Parallel()
+	f := &slowFunc{delay: 20 * time.Millisecond}
+	c := New(1, 1000, 0, identity, f.call)
+	defer c.Shutdown()
+	const callers = 50
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.CommitInline(context.Background(), 2)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total := 0
+	for _, n := range f.calls {
+		total += n
+	}
+	if total != 2*callers || len(f.calls) >= callers {
+		t.Fatalf("%d items in %d calls for %d callers of 2: want all, grouped", total, len(f.calls), callers)
+	}
+}
+
+func TestCommitInlineKeepsCallsWithinWorkers(t *testing.T) {
+	t.Parallel()
+	const workers = 2
+	var inFlight, most atomic.Int32
+	var mu sync.Mutex
+	total := 0
+	c := New(workers, 1000, 0, identity, func(_ []int, size int) error {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		inFlight.Add(-1)
+		mu.Lock()
+		total += size
+		mu.Unlock()
+		return nil
+	})
+	defer c.Shutdown()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				commit := c.CommitInline
+				if i%2 == 0 {
+					commit = c.Commit
+				}
+				if err := commit(context.Background(), 1); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if total != 400 || most.Load() > workers {
+		t.Fatalf("%d items, up to %d calls at once; want 400 items, at most %d calls", total, most.Load(), workers)
+	}
+}
+
+func TestShutdownWaitsForInlineCall(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	c := New(1, 10, 0, identity, func([]int, int) error { close(entered); <-release; return nil })
+	result := make(chan error, 1)
+	go func() { result <- c.CommitInline(context.Background(), 1) }()
+	<-entered
+	stopped := make(chan struct{})
+	go func() { c.Shutdown(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Shutdown returned during a call")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	if err := <-result; err != nil {
+		t.Fatalf("the call in progress: %v", err)
+	}
+	if err := c.CommitInline(context.Background(), 1); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("after Shutdown: err = %v", err)
 	}
 }
