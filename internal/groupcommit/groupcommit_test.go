@@ -39,7 +39,19 @@ func (s *slowFunc) call(items []int, size int) error {
 
 func identity(n int) int { return n }
 
-func commitConcurrently(t *testing.T, c *Committer[int], callers, size int) []error {
+// items returns how many items reached the function, in how many calls.
+func (s *slowFunc) items() (items, calls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.calls {
+		items += n
+	}
+	return items, len(s.calls)
+}
+
+// commitConcurrently runs callers commits of size at once (commit is a
+// Committer's Commit or CommitInline) and returns their errors.
+func commitConcurrently(t *testing.T, commit func(context.Context, int) error, callers, size int) []error {
 	t.Helper()
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
@@ -47,7 +59,7 @@ func commitConcurrently(t *testing.T, c *Committer[int], callers, size int) []er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.Commit(context.Background(), size)
+			errs[i] = commit(context.Background(), size)
 		}()
 	}
 	wg.Wait()
@@ -60,22 +72,17 @@ func TestGroupsConcurrentCallers(t *testing.T) {
 	c := New(1, 1000, 0, identity, f.call)
 	defer c.Shutdown()
 	const callers = 50
-	for i, err := range commitConcurrently(t, c, callers, 2) {
+	for i, err := range commitConcurrently(t, c.Commit, callers, 2) {
 		if err != nil {
 			t.Fatalf("caller %d: %v", i, err)
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	total := 0
-	for _, n := range f.calls {
-		total += n
-	}
+	total, calls := f.items()
 	if total != 2*callers {
 		t.Fatalf("%d items reached the function, want %d", total, 2*callers)
 	}
-	if len(f.calls) >= callers {
-		t.Fatalf("%d calls for %d concurrent callers: nothing was grouped", len(f.calls), callers)
+	if calls >= callers {
+		t.Fatalf("%d calls for %d concurrent callers: nothing was grouped", calls, callers)
 	}
 }
 
@@ -84,7 +91,7 @@ func TestRespectsMaxSize(t *testing.T) {
 	f := &slowFunc{delay: 10 * time.Millisecond}
 	c := New(1, 10, 0, identity, f.call)
 	defer c.Shutdown()
-	commitConcurrently(t, c, 40, 3)
+	commitConcurrently(t, c.Commit, 40, 3)
 	// An item larger than the maximum goes alone.
 	if err := c.Commit(context.Background(), 25); err != nil {
 		t.Fatal(err)
@@ -106,7 +113,7 @@ func TestErrorReachesEveryCaller(t *testing.T) {
 	refused := errors.New("refused")
 	c := New(2, 100, 0, identity, (&slowFunc{delay: 5 * time.Millisecond, err: refused}).call)
 	defer c.Shutdown()
-	for i, err := range commitConcurrently(t, c, 20, 1) {
+	for i, err := range commitConcurrently(t, c.Commit, 20, 1) {
 		if !errors.Is(err, refused) {
 			t.Fatalf("caller %d: err = %v, want the function's error", i, err)
 		}
@@ -183,7 +190,7 @@ func TestIntervalEndsAtMaxSize(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		commitConcurrently(t, c, 4, 1)
+		commitConcurrently(t, c.Commit, 4, 1)
 		close(done)
 	}()
 	select {
@@ -199,29 +206,13 @@ func TestCommitInlineGroupsBehindBusyWorkers(t *testing.T) {
 	c := New(1, 1000, 0, identity, f.call)
 	defer c.Shutdown()
 	const callers = 50
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.CommitInline(context.Background(), 2)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
+	for i, err := range commitConcurrently(t, c.CommitInline, callers, 2) {
 		if err != nil {
 			t.Fatalf("caller %d: %v", i, err)
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	total := 0
-	for _, n := range f.calls {
-		total += n
-	}
-	if total != 2*callers || len(f.calls) >= callers {
-		t.Fatalf("%d items in %d calls for %d callers of 2: want all, grouped", total, len(f.calls), callers)
+	if total, calls := f.items(); total != 2*callers || calls >= callers {
+		t.Fatalf("%d items in %d calls for %d callers of 2: want all, grouped", total, calls, callers)
 	}
 }
 
