@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
-	"github.com/otelcol-events/otelcol-events/internal/storage"
+	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
 // BenchmarkExporterVsRawInsert measures, in the same run against the
@@ -35,7 +35,7 @@ func BenchmarkExporterVsRawInsert(b *testing.B) {
 func benchmarkExporterVsRawInsert(b *testing.B, pushers int) {
 	const batchSize = 10_000
 	ctx := context.Background()
-	database := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	database := storagetest.ServerDatabase(b, "bench")
 
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = "tcp://127.0.0.1:9000"
@@ -48,8 +48,7 @@ func benchmarkExporterVsRawInsert(b *testing.B, pushers int) {
 		b.Fatal(err)
 	}
 	defer func() { _ = exp.shutdown(ctx) }()
-	store, err := exp.getStore(ctx)
-	if err != nil {
+	if _, err := exp.getStore(ctx); err != nil {
 		b.Fatalf("ClickHouse server (make services): %v", err)
 	}
 
@@ -66,8 +65,6 @@ func benchmarkExporterVsRawInsert(b *testing.B, pushers int) {
 		"ENGINE = MergeTree PARTITION BY toYYYYMM(timestamp) ORDER BY (conversation_id, timestamp, id)"); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = storage.DropServerDatabase(ctx, raw, database) }()
-	_ = store
 
 	clock := event.NewClock()
 	ts := time.Now().UTC().Truncate(time.Millisecond)
