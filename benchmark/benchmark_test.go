@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +59,32 @@ func TestParseMemStatus(t *testing.T) {
 	if _, _, err := parseMemStatus([]byte("Name:\tx\n")); err == nil {
 		t.Error("a status without VmRSS should fail")
 	}
+}
+
+// TestRSSMonitorParts watches this test's own process: memory touched
+// after a part starts counts for that part, not for the one before.
+func TestRSSMonitorParts(t *testing.T) {
+	m := startRSSMonitor(os.Getpid())
+	m.part("before")
+	m.part("after")
+	buf := make([]byte, 128<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	m.sample()
+	runtime.KeepAlive(buf)
+	st := m.stop(false)
+	if st.Note != "" || len(st.Parts) != 2 || st.Parts[0].Name != "before" || st.Parts[1].Name != "after" {
+		t.Fatalf("parts = %+v (note %q)", st.Parts, st.Note)
+	}
+	if grew := st.Parts[1].PeakMB - st.Parts[0].PeakMB; grew < 100 {
+		t.Errorf("128 MB touched in the second part: peaks %+v", st.Parts)
+	}
+	if st.PeakRSSMB < st.Parts[1].PeakMB {
+		t.Errorf("run peak %.0f MB below a part's %.0f MB", st.PeakRSSMB, st.Parts[1].PeakMB)
+	}
+	var none *rssMonitor
+	none.part("no pid") // a run without a pid marks parts on a nil monitor
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -255,7 +283,7 @@ func sampleReport() *report {
 	withRatio(&e2e, r.Ceilings, ceilingClickHouse)
 	r.Phases = []phaseResult{ins, e2e}
 	r.Freshness = &freshnessResult{TargetRate: 5000, AchievedRate: 4990, Visible: &latencySummary{P99: 1500}}
-	r.Collector = &collectorStats{PID: 1, HWMMB: 420, PeakRSSMB: 410}
+	r.Collector = &collectorStats{PID: 1, HWMMB: 420, PeakRSSMB: 410, Parts: []partRSS{{Name: "insert", PeakMB: 300}, {Name: "batch", PeakMB: 410}}}
 	r.Verification = &verification{Passed: true, Summary: "all 3 checks passed", Checks: []checkResult{{Name: "events.read_back", Passed: true, Detail: "ok"}}}
 	r.Targets = r.targets(5000, 2000, 400)
 	return r
@@ -286,7 +314,7 @@ func TestReportText(t *testing.T) {
 		"CEILINGS", "ceiling.http (b)", "insert: 80% of ceiling.http (b); errors 503 x2",
 		"batch.e2e: 40% of ceiling.clickhouse (a)", "VERIFICATION PASS", "PASS events.read_back",
 		"MISS batch ingest end to end >= 50% of ceiling (a): 40% (40000 vs 100000 events/s)",
-		"peak RSS 410 MB (VmHWM 420 MB)",
+		"peak RSS 410 MB (VmHWM 420 MB)", "peak RSS (MB) by part of the run: insert 300, batch 410",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

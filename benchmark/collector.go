@@ -316,13 +316,21 @@ func parseMemStatus(data []byte) (rssKB, hwmKB int64, err error) {
 
 // rssMonitor samples the collector's resident set while the run goes on:
 // VmHWM is the kernel's own peak, the samples show it was not a blip at
-// start-up.
+// start-up, and the peak of each part of the run says which part set it.
 type rssMonitor struct {
 	pid    int
 	mu     sync.Mutex
 	peakKB int64
+	parts  []partRSS // in run order; the last one is the current part
 	quit   chan struct{}
 	wg     sync.WaitGroup
+}
+
+// partRSS is the highest VmRSS sampled during one part of the run.
+type partRSS struct {
+	Name   string  `json:"name"`
+	PeakMB float64 `json:"peak_rss_mb"`
+	peakKB int64
 }
 
 func startRSSMonitor(pid int) *rssMonitor {
@@ -331,11 +339,7 @@ func startRSSMonitor(pid int) *rssMonitor {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss, _, err := memStatus(pid); err == nil {
-				m.mu.Lock()
-				m.peakKB = max(m.peakKB, rss)
-				m.mu.Unlock()
-			}
+			m.sample()
 			select {
 			case <-m.quit:
 				return
@@ -344,6 +348,33 @@ func startRSSMonitor(pid int) *rssMonitor {
 		}
 	})
 	return m
+}
+
+func (m *rssMonitor) sample() {
+	rss, _, err := memStatus(m.pid)
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.peakKB = max(m.peakKB, rss)
+	if n := len(m.parts); n > 0 {
+		m.parts[n-1].peakKB = max(m.parts[n-1].peakKB, rss)
+	}
+}
+
+// part starts a new part of the run (a ceiling, a phase, verification):
+// samples from now on count towards it. A sample taken at the switch counts
+// for both, so a peak straddling two parts is not missed.
+func (m *rssMonitor) part(name string) {
+	if m == nil {
+		return
+	}
+	m.sample()
+	m.mu.Lock()
+	m.parts = append(m.parts, partRSS{Name: name})
+	m.mu.Unlock()
+	m.sample()
 }
 
 // stop ends the sampling and returns the figures for the report.
@@ -360,5 +391,9 @@ func (m *rssMonitor) stop(startedByTool bool) *collectorStats {
 	defer m.mu.Unlock()
 	const mb = 1024
 	st.PeakRSSMB, st.HWMMB, st.EndRSSMB = float64(max(m.peakKB, rss))/mb, float64(hwm)/mb, float64(rss)/mb
+	for _, p := range m.parts {
+		p.PeakMB = float64(p.peakKB) / mb
+		st.Parts = append(st.Parts, p)
+	}
 	return st
 }

@@ -94,12 +94,13 @@ type freshnessResult struct {
 }
 
 type collectorStats struct {
-	PID           int     `json:"pid"`
-	StartedByTool bool    `json:"started_by_tool"`
-	PeakRSSMB     float64 `json:"peak_rss_mb"` // highest VmRSS sampled during the run
-	HWMMB         float64 `json:"vm_hwm_mb"`   // the kernel's peak resident set (VmHWM)
-	EndRSSMB      float64 `json:"end_rss_mb"`
-	Note          string  `json:"note,omitempty"`
+	PID           int       `json:"pid"`
+	StartedByTool bool      `json:"started_by_tool"`
+	PeakRSSMB     float64   `json:"peak_rss_mb"` // highest VmRSS sampled during the run
+	HWMMB         float64   `json:"vm_hwm_mb"`   // the kernel's peak resident set (VmHWM)
+	EndRSSMB      float64   `json:"end_rss_mb"`
+	Parts         []partRSS `json:"parts,omitempty"` // peak VmRSS sampled in each part of the run
+	Note          string    `json:"note,omitempty"`
 }
 
 // target is one line of the issue's targets: a ratio or bound with its
@@ -155,6 +156,13 @@ func (r *report) writeText(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", c.Note)
 		} else {
 			fmt.Fprintf(w, "  pid %d: peak RSS %.0f MB (VmHWM %.0f MB), %.0f MB at the end\n", c.PID, c.PeakRSSMB, c.HWMMB, c.EndRSSMB)
+			if len(c.Parts) > 0 {
+				parts := make([]string, len(c.Parts))
+				for i, p := range c.Parts {
+					parts[i] = fmt.Sprintf("%s %.0f", p.Name, p.PeakMB)
+				}
+				fmt.Fprintf(w, "  peak RSS (MB) by part of the run: %s\n", strings.Join(parts, ", "))
+			}
 		}
 	}
 	if v := r.Verification; v != nil {

@@ -20,6 +20,7 @@ type runner struct {
 	rep      *report
 	progress io.Writer
 	runID    string
+	mon      *rssMonitor // nil when the collector's pid is unknown
 }
 
 func (r *runner) fail(format string, args ...any) {
@@ -92,10 +93,10 @@ func (r *runner) execute(ctx context.Context) {
 		return
 	}
 	if pid > 0 {
-		mon := startRSSMonitor(pid)
+		r.mon = startRSSMonitor(pid)
 		// Registered after proc.stop, so it runs first: the process is
 		// still there to be measured.
-		defer func() { r.rep.Collector = mon.stop(proc != nil) }()
+		defer func() { r.rep.Collector = r.mon.stop(proc != nil) }()
 	}
 
 	b := &bench{
@@ -114,11 +115,13 @@ func (r *runner) execute(ctx context.Context) {
 	}
 
 	if cfg.ceilings {
+		r.mon.part("ceilings (collector idle)")
 		r.runCeilings(ctx, b, chConn)
 	}
 	r.runPhases(ctx, b)
 	if cfg.verify && ctx.Err() == nil {
 		r.say("== verification: waiting up to %s for the expected state", cfg.verifyTimeout)
+		r.mon.part("verification")
 		r.rep.Verification = newVerifier(b.probe, base, b.l, b.ch, b.db, cfg.sample).run(ctx, cfg.verifyTimeout, r.progress)
 	}
 	if ctx.Err() != nil {
@@ -228,18 +231,21 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 	// report rather than shown as zero events per second.
 	if cfg.inserts > 0 {
 		r.say("== insert: %d POST /event/ at concurrency %d", cfg.inserts, cfg.concurrency)
+		r.mon.part("insert")
 		ins := runLoad(ctx, b.client, b.base, b.insertSpec(true), r.progress)
 		ratios(&ins, ceilingHTTP, ceilingKafkaProduce)
 		rep.Phases = append(rep.Phases, ins)
 	}
 	if cfg.updates > 0 && cfg.inserts > 0 {
 		r.say("== update: %d PUT /event/{id}", cfg.updates)
+		r.mon.part("update")
 		upd := b.updatePhase(ctx)
 		ratios(&upd, ceilingHTTP)
 		rep.Phases = append(rep.Phases, upd)
 	}
 	if cfg.deletes > 0 && cfg.inserts > 0 {
 		r.say("== delete: %d DELETE /event/{id}", cfg.deletes)
+		r.mon.part("delete")
 		del, deleted := b.deletePhase(ctx)
 		ratios(&del, ceilingHTTP)
 		r.say("  waiting until the last deletes are visible (the single-event backlog drains)")
@@ -252,6 +258,7 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 	}
 	if cfg.batchEvents > 0 {
 		r.say("== batch: %d events in POST /events/batch calls of %d", cfg.batchEvents, cfg.batchSize)
+		r.mon.part("batch")
 		bh, be := b.batchPhase(ctx)
 		ratios(&bh, ceilingClickHouse)
 		ratios(&be, ceilingClickHouse)
@@ -260,10 +267,12 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 
 	if b.l.fresh.count > 0 {
 		r.say("== freshness: %.0f events/s for %s, %d per call", cfg.freshRate, cfg.freshDuration, cfg.freshBatch)
+		r.mon.part("freshness")
 		rep.Freshness = b.runFreshness(ctx)
 	}
 	if cfg.queryCount > 0 {
 		r.say("== queries: %d calls each", cfg.queryCount)
+		r.mon.part("queries")
 		rep.Queries = b.queryPhase(ctx)
 	}
 }
