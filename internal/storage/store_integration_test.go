@@ -160,6 +160,37 @@ func TestCreateAndRead(t *testing.T) {
 	})
 }
 
+// TestLookupOfAnyID looks up the stored state of ids made of any bytes the
+// API accepts, on both paths of the embedded engine's lookup (the ids joined
+// in one literal, and listed one by one when an id holds the separator).
+func TestLookupOfAnyID(t *testing.T) {
+	plain := []string{"plain", "quote ' here", `back\slash`, "tab\tand\nnewline", "ünïcode", "with space", "nul\x00byte"}
+	withSep := append(slices.Clone(plain), "a,b", ",", "a")
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		for _, ids := range [][]string{plain, withSep} {
+			var ops []event.Operation
+			for i, id := range ids {
+				if i%2 == 0 { // every other id is stored, the others are unknown
+					ops = append(ops, createOp(id, "c", "n", base, 1, ""))
+				}
+			}
+			apply(t, s, ops...)
+			states, err := s.loadStates(context.Background(), ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				if st, found := states[id]; found != (i%2 == 0) || found && st.Input != "in-"+id {
+					t.Errorf("lookup of %q among %q: found %v (%+v)", id, ids, found, st)
+				}
+			}
+			if len(states) != (len(ids)+1)/2 {
+				t.Errorf("lookup of %d ids returned %d states", len(ids), len(states))
+			}
+		}
+	})
+}
+
 func TestPartialUpdateKeepsOtherFields(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		apply(t, s, createOp("e1", "c1", "event_a", base, 10, ""))
