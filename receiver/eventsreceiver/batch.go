@@ -27,6 +27,17 @@ type batchResponse struct {
 // rejected one by one; the valid ones go to the pipeline together, so a
 // refusal (429/503) means none of them was accepted.
 func (r *eventsReceiver) handleBatch(w http.ResponseWriter, req *http.Request) {
+	if r.batchSlots != nil {
+		select {
+		case r.batchSlots <- struct{}{}:
+			defer func() { <-r.batchSlots }()
+		case <-req.Context().Done():
+			// The client left while it waited: nothing was read.
+			httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
+				"the request ended while it waited for a batch slot (max_concurrent_batches), retry", r.cfg.RetryAfter)
+			return
+		}
+	}
 	data, rerr := r.readBody(req, true)
 	if rerr != nil {
 		writeRequestError(w, rerr)

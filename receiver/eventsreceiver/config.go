@@ -19,6 +19,14 @@ type Config struct {
 
 	// MaxBatchItems bounds the operations of one POST /events/batch.
 	MaxBatchItems int `mapstructure:"max_batch_items"`
+	// MaxConcurrentBatches bounds the POST /events/batch requests being read,
+	// decoded or waiting for their pipeline call at once; the others wait
+	// their turn before their body is read. It bounds the memory that
+	// concurrent batches hold (each up to max_request_body_size, and several
+	// times that decoded). A request waiting for its group commit holds its
+	// slot, so with group_commit::min_interval a pipeline call carries at
+	// most this many batches. 0: no bound.
+	MaxConcurrentBatches int `mapstructure:"max_concurrent_batches"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
 	// GroupCommit hands the operations of concurrent requests to the pipeline
@@ -64,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchItems <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_items: must be positive, got %d", c.MaxBatchItems))
+	}
+	if c.MaxConcurrentBatches < 0 {
+		errs = append(errs, fmt.Errorf("max_concurrent_batches: must not be negative, got %d", c.MaxConcurrentBatches))
 	}
 	if c.GroupCommit.Workers < 0 {
 		errs = append(errs, fmt.Errorf("group_commit::workers: must not be negative, got %d", c.GroupCommit.Workers))

@@ -38,6 +38,9 @@ type eventsReceiver struct {
 
 	reads     http.Handler // the eventsquery extension's routes, when configured
 	committer *committer
+	// batchSlots holds a token per batch request being served
+	// (max_concurrent_batches); nil: no bound.
+	batchSlots chan struct{}
 
 	server     *http.Server
 	shutdownWG sync.WaitGroup
@@ -52,6 +55,10 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 	if err != nil {
 		return nil, err
 	}
+	var batchSlots chan struct{}
+	if cfg.MaxConcurrentBatches > 0 {
+		batchSlots = make(chan struct{}, cfg.MaxConcurrentBatches)
+	}
 	return &eventsReceiver{
 		cfg:      cfg,
 		settings: set,
@@ -60,7 +67,8 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
 		// Until Start, no worker runs: one pipeline call per request.
-		committer: newCommitter(next, obsrecv, 0, 0, 0, cfg.PartitionBuckets),
+		committer:  newCommitter(next, obsrecv, 0, 0, 0, cfg.PartitionBuckets),
+		batchSlots: batchSlots,
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -387,6 +389,87 @@ func TestBatchLimits(t *testing.T) {
 	}
 	if sink.LogRecordCount() != 0 {
 		t.Fatal("rejected batches reached the pipeline")
+	}
+}
+
+// signalReader reports its first Read: when the receiver began reading the
+// body.
+type signalReader struct {
+	r    io.Reader
+	once sync.Once
+	read chan struct{}
+}
+
+func (s *signalReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.read) })
+	return s.r.Read(p)
+}
+
+func TestMaxConcurrentBatches(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}, 3), make(chan struct{})
+	next, err := consumer.NewLogs(func(context.Context, plog.Logs) error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var releaseAll sync.Once
+	t.Cleanup(func() { releaseAll.Do(func() { close(release) }) }) // a failed test leaves nothing blocked
+	r := newTestReceiver(t, next, func(c *Config) { c.MaxConcurrentBatches = 2 })
+
+	post := func(ctx context.Context) (*signalReader, chan int) {
+		body := &signalReader{r: strings.NewReader("[" + validEvent + "]"), read: make(chan struct{})}
+		status := make(chan int, 1)
+		go func() {
+			req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/events/batch", body)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, req)
+			status <- rec.Code
+		}()
+		return body, status
+	}
+	var statuses []chan int
+	for range 2 {
+		_, st := post(context.Background())
+		statuses = append(statuses, st)
+		<-entered
+	}
+	third, st := post(context.Background())
+	statuses = append(statuses, st)
+
+	// Both slots are taken: a request whose client leaves while it waits
+	// gets 503 without its body being read.
+	ctx, cancel := context.WithCancel(context.Background())
+	gone, goneStatus := post(ctx)
+	cancel()
+	select {
+	case got := <-goneStatus:
+		if got != http.StatusServiceUnavailable {
+			t.Errorf("a batch cancelled while waiting for a slot: %d, want 503", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a batch cancelled while waiting for a slot did not return")
+	}
+	select {
+	case <-gone.read:
+		t.Error("the cancelled batch's body was read")
+	case <-third.read:
+		t.Error("a third batch was read while two held the slots")
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	release <- struct{}{} // one of the first two ends: the third goes on
+	<-third.read
+	<-entered
+	releaseAll.Do(func() { close(release) })
+	for i, st := range statuses {
+		if got := <-st; got != http.StatusAccepted {
+			t.Errorf("batch %d: %d, want 202", i, got)
+		}
 	}
 }
 
