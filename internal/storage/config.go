@@ -92,14 +92,16 @@ type EmbeddedConfig struct {
 // collector's memory: caches bounded to tens of MiB instead of ClickHouse's
 // GiB-sized defaults, and an allocator that returns freed memory within a
 // second from one arena instead of after five seconds from one arena per
-// CPU. BENCHMARKS.md ("Collector memory") has the measurements.
+// CPU, without a cache per thread (the engine keeps hundreds of threads,
+// and an idle thread's cache is never emptied). BENCHMARKS.md ("Collector
+// memory") has the measurements.
 func NewDefaultEmbeddedConfig() EmbeddedConfig {
 	return EmbeddedConfig{
 		MarkCacheSize:           64 << 20,
 		PrimaryIndexCacheSize:   64 << 20,
 		IndexMarkCacheSize:      16 << 20,
 		QueryConditionCacheSize: 16 << 20,
-		Allocator:               "percpu_arena:disabled,narenas:1,dirty_decay_ms:1000",
+		Allocator:               "percpu_arena:disabled,narenas:1,dirty_decay_ms:1000,tcache:false",
 	}
 }
 

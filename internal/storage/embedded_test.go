@@ -41,7 +41,7 @@ func TestEmbeddedDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, opt := range []string{"opt.narenas: 1\n", "opt.dirty_decay_ms: 1000 ", `opt.percpu_arena: "disabled"`} {
+	for _, opt := range []string{"opt.narenas: 1\n", "opt.dirty_decay_ms: 1000 ", `opt.percpu_arena: "disabled"`, "opt.tcache: false\n"} {
 		if !strings.Contains(stats, opt) {
 			t.Errorf("the allocator runs without %q", strings.TrimSpace(opt))
 		}
