@@ -66,23 +66,34 @@ func commitConcurrently(t *testing.T, commit func(context.Context, int) error, c
 	return errs
 }
 
+// TestGroupsConcurrentCallers: concurrent callers of either entry point
+// share calls (CommitInline groups behind a busy worker like Commit).
 func TestGroupsConcurrentCallers(t *testing.T) {
 	t.Parallel()
-	f := &slowFunc{delay: 20 * time.Millisecond}
-	c := New(1, 1000, 0, identity, f.call)
-	defer c.Shutdown()
-	const callers = 50
-	for i, err := range commitConcurrently(t, c.Commit, callers, 2) {
-		if err != nil {
-			t.Fatalf("caller %d: %v", i, err)
-		}
-	}
-	total, calls := f.items()
-	if total != 2*callers {
-		t.Fatalf("%d items reached the function, want %d", total, 2*callers)
-	}
-	if calls >= callers {
-		t.Fatalf("%d calls for %d concurrent callers: nothing was grouped", calls, callers)
+	for _, entry := range []string{"Commit", "CommitInline"} {
+		t.Run(entry, func(t *testing.T) {
+			t.Parallel()
+			f := &slowFunc{delay: 20 * time.Millisecond}
+			c := New(1, 1000, 0, identity, f.call)
+			defer c.Shutdown()
+			commit := c.Commit
+			if entry == "CommitInline" {
+				commit = c.CommitInline
+			}
+			const callers = 50
+			for i, err := range commitConcurrently(t, commit, callers, 2) {
+				if err != nil {
+					t.Fatalf("caller %d: %v", i, err)
+				}
+			}
+			total, calls := f.items()
+			if total != 2*callers {
+				t.Fatalf("%d items reached the function, want %d", total, 2*callers)
+			}
+			if calls >= callers {
+				t.Fatalf("%d calls for %d concurrent callers: nothing was grouped", calls, callers)
+			}
+		})
 	}
 }
 
@@ -197,22 +208,6 @@ func TestIntervalEndsAtMaxSize(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a full call waited for the interval")
-	}
-}
-
-func TestCommitInlineGroupsBehindBusyWorkers(t *testing.T) {
-	t.Parallel()
-	f := &slowFunc{delay: 20 * time.Millisecond}
-	c := New(1, 1000, 0, identity, f.call)
-	defer c.Shutdown()
-	const callers = 50
-	for i, err := range commitConcurrently(t, c.CommitInline, callers, 2) {
-		if err != nil {
-			t.Fatalf("caller %d: %v", i, err)
-		}
-	}
-	if total, calls := f.items(); total != 2*callers || calls >= callers {
-		t.Fatalf("%d items in %d calls for %d callers of 2: want all, grouped", total, calls, callers)
 	}
 }
 
