@@ -51,13 +51,22 @@ func TestSummarizeSortsAndConverts(t *testing.T) {
 }
 
 func TestParseMemStatus(t *testing.T) {
-	status := "Name:\totelcol-events\nVmPeak:\t 2000 kB\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nThreads:\t12\n"
-	rss, hwm, err := parseMemStatus([]byte(status))
-	if err != nil || rss != 204800 || hwm != 409600 {
-		t.Fatalf("parseMemStatus = %d, %d, %v", rss, hwm, err)
+	status := "Name:\totelcol-events\nVmPeak:\t 2000 kB\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\n" +
+		"RssAnon:\t  150000 kB\nRssFile:\t   54800 kB\nRssShmem:\t       0 kB\nThreads:\t12\n"
+	s, err := parseMemStatus([]byte(status))
+	if want := (memSample{rss: 204800, hwm: 409600, anon: 150000, file: 54800}); err != nil || s != want {
+		t.Fatalf("parseMemStatus = %+v, %v; want %+v", s, err, want)
 	}
-	if _, _, err := parseMemStatus([]byte("Name:\tx\n")); err == nil {
+	// A kernel before 4.5 has no RssAnon/RssFile: the split stays unknown.
+	s, err = parseMemStatus([]byte("VmHWM:\t 10 kB\nVmRSS:\t 5 kB\n"))
+	if want := (memSample{rss: 5, hwm: 10}); err != nil || s != want {
+		t.Errorf("parseMemStatus = %+v, %v; want %+v", s, err, want)
+	}
+	if _, err := parseMemStatus([]byte("Name:\tx\n")); err == nil {
 		t.Error("a status without VmRSS should fail")
+	}
+	if _, err := parseMemStatus([]byte("VmHWM:\t 10 kB\nVmRSS:\t many kB\n")); err == nil {
+		t.Error("a status with an unreadable VmRSS should fail")
 	}
 }
 
@@ -79,6 +88,15 @@ func TestRSSMonitorParts(t *testing.T) {
 	}
 	if grew := st.Parts[1].PeakMB - st.Parts[0].PeakMB; grew < 100 {
 		t.Errorf("128 MB touched in the second part: peaks %+v", st.Parts)
+	}
+	// The touched buffer is heap: the growth is anonymous memory.
+	if grew := st.Parts[1].AnonMB - st.Parts[0].AnonMB; grew < 100 {
+		t.Errorf("128 MB of heap touched in the second part: anonymous %+v", st.Parts)
+	}
+	for _, p := range st.Parts {
+		if sum := p.AnonMB + p.FileMB; sum > p.PeakMB+1 || sum < p.PeakMB-1 {
+			t.Errorf("part %s: anonymous %.1f + file-backed %.1f MB, resident %.1f MB", p.Name, p.AnonMB, p.FileMB, p.PeakMB)
+		}
 	}
 	if st.PeakRSSMB < st.Parts[1].PeakMB {
 		t.Errorf("run peak %.0f MB below a part's %.0f MB", st.PeakRSSMB, st.Parts[1].PeakMB)
@@ -283,7 +301,8 @@ func sampleReport() *report {
 	withRatio(&e2e, r.Ceilings, ceilingClickHouse)
 	r.Phases = []phaseResult{ins, e2e}
 	r.Freshness = &freshnessResult{TargetRate: 5000, AchievedRate: 4990, Visible: &latencySummary{P99: 1500}}
-	r.Collector = &collectorStats{PID: 1, HWMMB: 420, PeakRSSMB: 410, Parts: []partRSS{{Name: "insert", PeakMB: 300}, {Name: "batch", PeakMB: 410}}}
+	r.Collector = &collectorStats{PID: 1, HWMMB: 420, PeakRSSMB: 410, PeakAnonMB: 220, PeakFileMB: 190,
+		Parts: []partRSS{{Name: "insert", PeakMB: 300, AnonMB: 150, FileMB: 150}, {Name: "batch", PeakMB: 410, AnonMB: 220, FileMB: 190}}}
 	r.Verification = &verification{Passed: true, Summary: "all 3 checks passed", Checks: []checkResult{{Name: "events.read_back", Passed: true, Detail: "ok"}}}
 	r.Targets = r.targets(5000, 2000, 400)
 	return r
@@ -314,7 +333,8 @@ func TestReportText(t *testing.T) {
 		"CEILINGS", "ceiling.http (b)", "insert: 80% of ceiling.http (b); errors 503 x2",
 		"batch.e2e: 40% of ceiling.clickhouse (a)", "VERIFICATION PASS", "PASS events.read_back",
 		"MISS batch ingest end to end >= 50% of ceiling (a): 40% (40000 vs 100000 events/s)",
-		"peak RSS 410 MB (VmHWM 420 MB)", "peak RSS (MB) by part of the run: insert 300, batch 410",
+		"peak RSS 410 MB (VmHWM 420 MB)", "at the peak: 220 MB anonymous (heaps), 190 MB file-backed",
+		"peak RSS (MB) by part of the run, (anonymous+file-backed): insert 300 (150+150), batch 410 (220+190)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

@@ -280,57 +280,72 @@ func (t *tailBuffer) tail(lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// memStatus reads VmRSS and VmHWM (kB) from /proc/<pid>/status.
-func memStatus(pid int) (rssKB, hwmKB int64, err error) {
+// memSample is one reading of /proc/<pid>/status, in kB. The resident set
+// is its anonymous part (heaps: Go's and the engine's) plus its file-backed
+// part (mapped files: the binary's and libchdb.so's code, the persistent
+// queue's file), which the kernel can drop and read back.
+type memSample struct {
+	rss, hwm, anon, file int64
+}
+
+// memStatus reads the collector's memory from /proc/<pid>/status.
+func memStatus(pid int) (memSample, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read the collector's memory: %w", err)
+		return memSample{}, fmt.Errorf("read the collector's memory: %w", err)
 	}
 	return parseMemStatus(data)
 }
 
-func parseMemStatus(data []byte) (rssKB, hwmKB int64, err error) {
+// parseMemStatus needs VmRSS and VmHWM; RssAnon and RssFile (Linux 4.5+)
+// stay 0 when the kernel does not report them.
+func parseMemStatus(data []byte) (memSample, error) {
+	var s memSample
+	fields := map[string]*int64{"VmRSS": &s.rss, "VmHWM": &s.hwm, "RssAnon": &s.anon, "RssFile": &s.file}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	found := 0
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		dst := fields[key]
+		if !ok || dst == nil {
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse %s %q: %w", key, val, err)
+			return memSample{}, fmt.Errorf("parse %s %q: %w", key, val, err)
 		}
-		if key == "VmRSS" {
-			rssKB = n
-		} else {
-			hwmKB = n
+		*dst = n
+		if key == "VmRSS" || key == "VmHWM" {
+			found++
 		}
-		found++
 	}
 	if found != 2 {
-		return 0, 0, fmt.Errorf("no VmRSS/VmHWM in /proc status")
+		return memSample{}, fmt.Errorf("no VmRSS/VmHWM in /proc status")
 	}
-	return rssKB, hwmKB, nil
+	return s, nil
 }
 
 // rssMonitor samples the collector's resident set while the run goes on:
 // VmHWM is the kernel's own peak, the samples show it was not a blip at
-// start-up, and the peak of each part of the run says which part set it.
+// start-up, the peak of each part of the run says which part set it, and
+// the split of the peak sample says how much of it is heap.
 type rssMonitor struct {
-	pid    int
-	mu     sync.Mutex
-	peakKB int64
-	parts  []partRSS // in run order; the last one is the current part
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	pid   int
+	mu    sync.Mutex
+	peak  memSample
+	parts []partRSS // in run order; the last one is the current part
+	quit  chan struct{}
+	wg    sync.WaitGroup
 }
 
-// partRSS is the highest VmRSS sampled during one part of the run.
+// partRSS is the highest VmRSS sampled during one part of the run, and the
+// anonymous and file-backed parts of that sample.
 type partRSS struct {
 	Name   string  `json:"name"`
 	PeakMB float64 `json:"peak_rss_mb"`
-	peakKB int64
+	AnonMB float64 `json:"anon_mb"`
+	FileMB float64 `json:"file_mb"`
+	peak   memSample
 }
 
 func startRSSMonitor(pid int) *rssMonitor {
@@ -351,15 +366,23 @@ func startRSSMonitor(pid int) *rssMonitor {
 }
 
 func (m *rssMonitor) sample() {
-	rss, _, err := memStatus(m.pid)
+	s, err := memStatus(m.pid)
 	if err != nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.peakKB = max(m.peakKB, rss)
-	if n := len(m.parts); n > 0 {
-		m.parts[n-1].peakKB = max(m.parts[n-1].peakKB, rss)
+	m.record(s)
+}
+
+// record keeps s where it is the highest resident set so far: of the run
+// and of the current part.
+func (m *rssMonitor) record(s memSample) {
+	if s.rss > m.peak.rss {
+		m.peak = s
+	}
+	if n := len(m.parts); n > 0 && s.rss > m.parts[n-1].peak.rss {
+		m.parts[n-1].peak = s
 	}
 }
 
@@ -382,17 +405,19 @@ func (m *rssMonitor) stop(startedByTool bool) *collectorStats {
 	close(m.quit)
 	m.wg.Wait()
 	st := &collectorStats{PID: m.pid, StartedByTool: startedByTool}
-	rss, hwm, err := memStatus(m.pid)
+	end, err := memStatus(m.pid)
 	if err != nil {
 		st.Note = err.Error()
 		return st
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.record(end)
 	const mb = 1024
-	st.PeakRSSMB, st.HWMMB, st.EndRSSMB = float64(max(m.peakKB, rss))/mb, float64(hwm)/mb, float64(rss)/mb
+	st.PeakRSSMB, st.HWMMB, st.EndRSSMB = float64(m.peak.rss)/mb, float64(end.hwm)/mb, float64(end.rss)/mb
+	st.PeakAnonMB, st.PeakFileMB = float64(m.peak.anon)/mb, float64(m.peak.file)/mb
 	for _, p := range m.parts {
-		p.PeakMB = float64(p.peakKB) / mb
+		p.PeakMB, p.AnonMB, p.FileMB = float64(p.peak.rss)/mb, float64(p.peak.anon)/mb, float64(p.peak.file)/mb
 		st.Parts = append(st.Parts, p)
 	}
 	return st

@@ -96,8 +96,10 @@ type freshnessResult struct {
 type collectorStats struct {
 	PID           int       `json:"pid"`
 	StartedByTool bool      `json:"started_by_tool"`
-	PeakRSSMB     float64   `json:"peak_rss_mb"` // highest VmRSS sampled during the run
-	HWMMB         float64   `json:"vm_hwm_mb"`   // the kernel's peak resident set (VmHWM)
+	PeakRSSMB     float64   `json:"peak_rss_mb"`  // highest VmRSS sampled during the run
+	HWMMB         float64   `json:"vm_hwm_mb"`    // the kernel's peak resident set (VmHWM)
+	PeakAnonMB    float64   `json:"peak_anon_mb"` // RssAnon of the sample with the highest VmRSS
+	PeakFileMB    float64   `json:"peak_file_mb"` // RssFile of that sample
 	EndRSSMB      float64   `json:"end_rss_mb"`
 	Parts         []partRSS `json:"parts,omitempty"` // peak VmRSS sampled in each part of the run
 	Note          string    `json:"note,omitempty"`
@@ -156,12 +158,13 @@ func (r *report) writeText(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", c.Note)
 		} else {
 			fmt.Fprintf(w, "  pid %d: peak RSS %.0f MB (VmHWM %.0f MB), %.0f MB at the end\n", c.PID, c.PeakRSSMB, c.HWMMB, c.EndRSSMB)
+			fmt.Fprintf(w, "  at the peak: %.0f MB anonymous (heaps), %.0f MB file-backed (mapped code and files)\n", c.PeakAnonMB, c.PeakFileMB)
 			if len(c.Parts) > 0 {
 				parts := make([]string, len(c.Parts))
 				for i, p := range c.Parts {
-					parts[i] = fmt.Sprintf("%s %.0f", p.Name, p.PeakMB)
+					parts[i] = fmt.Sprintf("%s %.0f (%.0f+%.0f)", p.Name, p.PeakMB, p.AnonMB, p.FileMB)
 				}
-				fmt.Fprintf(w, "  peak RSS (MB) by part of the run: %s\n", strings.Join(parts, ", "))
+				fmt.Fprintf(w, "  peak RSS (MB) by part of the run, (anonymous+file-backed): %s\n", strings.Join(parts, ", "))
 			}
 		}
 	}
