@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,8 +44,20 @@ type Committer[T any] struct {
 type request[T any] struct {
 	item T
 	size int
-	done chan error
+	// state is requestWaiting until a worker takes the request for a call
+	// or its caller withdraws it, whichever comes first.
+	state atomic.Int32
+	done  chan error
 }
+
+const (
+	requestWaiting int32 = iota
+	requestTaken
+	requestWithdrawn
+)
+
+// take claims r for a call; false means its caller withdrew it.
+func (r *request[T]) take() bool { return r.state.CompareAndSwap(requestWaiting, requestTaken) }
 
 // New returns a committer with workers concurrent calls of fn, each taking
 // items until their sizes (sizeOf) reach maxSize; an item larger than
@@ -73,9 +86,10 @@ func New[T any](workers, maxSize int, interval time.Duration, sizeOf func(T) int
 }
 
 // Commit hands item to a call and returns that call's outcome. A caller
-// whose context ends while its item waits gets the context's error, but the
-// item may still be taken by a call: like any operation cut off before its
-// answer, it may go either way.
+// whose context ends while its item waits for a call withdraws it and gets
+// the context's error: no call takes the item afterwards. Once a call has
+// taken the item, the caller waits for that call's outcome whatever its
+// context, so an error always means the item did not go or its call failed.
 func (c *Committer[T]) Commit(ctx context.Context, item T) error {
 	req := &request[T]{item: item, size: c.sizeOf(item), done: make(chan error, 1)}
 	select {
@@ -89,7 +103,11 @@ func (c *Committer[T]) Commit(ctx context.Context, item T) error {
 	case err := <-req.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		if req.state.CompareAndSwap(requestWaiting, requestWithdrawn) {
+			return ctx.Err()
+		}
+		// A call has the item: a worker answers every request it took.
+		return <-req.done
 	case <-c.stopped:
 		// A request taken just before the workers stopped keeps its answer;
 		// one that no worker took was never handed over.
@@ -143,9 +161,12 @@ func (c *Committer[T]) work() {
 	)
 	for {
 		first := pending
-		if first == nil {
+		for first == nil {
 			select {
-			case first = <-c.queue:
+			case r := <-c.queue:
+				if r.take() {
+					first = r
+				}
 			case <-c.stop:
 				return
 			}
@@ -195,6 +216,9 @@ func (c *Committer[T]) collect(first *request[T], notBefore time.Time) (batch []
 			case <-c.stop:
 				return batch, size, nil
 			}
+		}
+		if !r.take() {
+			continue // withdrawn by its caller
 		}
 		if size+r.size > c.maxSize {
 			return batch, size, r

@@ -3,6 +3,7 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,18 +132,77 @@ func TestErrorReachesEveryCaller(t *testing.T) {
 	}
 }
 
-func TestCanceledCallerReturns(t *testing.T) {
+// TestCanceledCallerWithdraws: a caller whose context ends while its item
+// waits behind a busy call gets its context's error, and no call takes the
+// item afterwards.
+func TestCanceledCallerWithdraws(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	c := New(1, 10, 0, identity, func([]int, int) error { <-release; return nil })
+	busy, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	c := New(1, 10, 0, identity, func(items []int, _ int) error {
+		select {
+		case busy <- struct{}{}:
+		default:
+		}
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, items...)
+		return nil
+	})
 	defer c.Shutdown()
-	go func() { _ = c.Commit(context.Background(), 1) }() // occupies the worker
+	first := make(chan error, 1)
+	go func() { first <- c.Commit(context.Background(), 1) }()
+	<-busy // the worker is in the call of item 1
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := c.Commit(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+	if err := c.Commit(ctx, 2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the caller's deadline", err)
 	}
 	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// A later call proves the worker went past the withdrawn item.
+	if err := c.Commit(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("items called %v, want %v: the withdrawn item must not go", got, want)
+	}
+}
+
+// TestTakenItemKeepsItsOutcome: once a call has taken the item, the caller
+// answers with that call's outcome even if its context ends meanwhile, so
+// an error never hides an item that went.
+func TestTakenItemKeepsItsOutcome(t *testing.T) {
+	t.Parallel()
+	for _, outcome := range []error{nil, errors.New("refused")} {
+		started, release := make(chan struct{}), make(chan struct{})
+		c := New(1, 10, 0, identity, func([]int, int) error {
+			close(started)
+			<-release
+			return outcome
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Commit(ctx, 1) }()
+		<-started
+		cancel()
+		select {
+		case err := <-done:
+			t.Fatalf("Commit returned %v while its call was running", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		close(release)
+		if err := <-done; err != outcome {
+			t.Errorf("err = %v, want the call's outcome %v", err, outcome)
+		}
+		c.Shutdown()
+	}
 }
 
 func TestAfterShutdown(t *testing.T) {
