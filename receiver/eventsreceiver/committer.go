@@ -22,28 +22,45 @@ type committer struct {
 	next    consumer.Logs
 	obsrecv *receiverhelper.ObsReport
 	buckets int
+	timeout time.Duration
 	group   *groupcommit.Committer[[]*event.Operation]
 }
 
-// newCommitter returns a committer with workers concurrent pipeline calls of
-// up to maxSize operations, a worker's calls at least interval apart (see
-// groupcommit.New); workers == 0 disables grouping. Records are
-// spread over buckets message keys (event.LogsBuilder).
-func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, workers, maxSize int, interval time.Duration, buckets int) *committer {
-	c := &committer{next: next, obsrecv: obsrecv, buckets: buckets}
-	if workers > 0 {
+// newCommitter returns a committer that groups requests as gc says (see
+// groupcommit.New; gc.Workers == 0 disables grouping), bounds each pipeline
+// call and each request's wait for one by timeout (0: no bound), and
+// spreads records over buckets message keys (event.LogsBuilder).
+func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, gc GroupCommitConfig, buckets int, timeout time.Duration) *committer {
+	c := &committer{next: next, obsrecv: obsrecv, buckets: buckets, timeout: timeout}
+	if gc.Workers > 0 {
 		// The requests' contexts differ; the pipeline call outlives none of
 		// them on purpose (their answers wait for it).
-		c.group = groupcommit.New(workers, maxSize, interval, func(ops []*event.Operation) int { return len(ops) },
+		c.group = groupcommit.New(gc.Workers, gc.MaxSize, gc.MinInterval, func(ops []*event.Operation) int { return len(ops) },
 			func(groups [][]*event.Operation, size int) error {
-				return c.consume(context.Background(), groups, size)
+				ctx, cancel := c.bound(context.Background())
+				defer cancel()
+				return c.consume(ctx, groups, size)
 			})
 	}
 	return c
 }
 
-// commit hands ops to the pipeline and returns its outcome.
+// bound applies the timeout to ctx.
+func (c *committer) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// commit hands ops to the pipeline and returns its outcome. With a timeout,
+// a request that waited that long for a call withdraws its operations
+// (groupcommit.Commit), and a call that took that long ends with
+// context.DeadlineExceeded: a persistent queue that is still full then has
+// not stored them.
 func (c *committer) commit(ctx context.Context, ops []*event.Operation) error {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
 	if c.group == nil {
 		return c.consume(ctx, [][]*event.Operation{ops}, len(ops))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(next, obs, workers, maxSize, 0, event.DefaultPartitionBuckets)
+	c := newCommitter(next, obs, GroupCommitConfig{Workers: workers, MaxSize: maxSize}, event.DefaultPartitionBuckets, 0)
 	t.Cleanup(c.shutdown)
 	return c
 }
@@ -92,5 +93,61 @@ func TestGroupCommitAfterShutdown(t *testing.T) {
 	c.shutdown()
 	if err := c.commit(context.Background(), deleteOps("x", 1)); !errors.Is(err, errShuttingDown) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// stuckSink is a pipeline that cannot take anything, as a full persistent
+// queue with block_on_overflow: each call waits until its context ends.
+type stuckSink struct{ calls atomic.Int32 }
+
+func (s *stuckSink) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *stuckSink) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	s.calls.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestPipelineTimeout: with a timeout, requests behind a stuck pipeline
+// end with context.DeadlineExceeded within about two timeouts (a wait for
+// a call, then the call), grouped or not.
+func TestPipelineTimeout(t *testing.T) {
+	t.Parallel()
+	for _, workers := range []int{0, 1} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			t.Parallel()
+			sink := &stuckSink{}
+			obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+				ReceiverID: componentID(), Transport: "http", ReceiverCreateSettings: receiverSettings(),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const timeout = 50 * time.Millisecond
+			c := newCommitter(sink, obs, GroupCommitConfig{Workers: workers, MaxSize: 1}, event.DefaultPartitionBuckets, timeout)
+			t.Cleanup(c.shutdown)
+			const requests = 5
+			errs := make(chan error, requests)
+			start := time.Now()
+			for i := range requests {
+				go func() { errs <- c.commit(context.Background(), deleteOps(fmt.Sprint(i), 1)) }()
+			}
+			for range requests {
+				select {
+				case err := <-errs:
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("err = %v, want the pipeline timeout", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("a request behind a stuck pipeline did not return")
+				}
+			}
+			if elapsed := time.Since(start); elapsed < timeout {
+				t.Errorf("requests returned after %s, before the timeout", elapsed)
+			}
+			if n := sink.calls.Load(); n == 0 {
+				t.Error("no pipeline call was made")
+			}
+		})
 	}
 }

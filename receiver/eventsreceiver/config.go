@@ -27,6 +27,14 @@ type Config struct {
 	// slot, so with group_commit::min_interval a pipeline call carries at
 	// most this many batches. 0: no bound.
 	MaxConcurrentBatches int `mapstructure:"max_concurrent_batches"`
+	// PipelineTimeout bounds how long a write waits for the pipeline: for a
+	// pipeline call to take its operations, then for that call (e.g. room in
+	// a full persistent queue). Past it the request gets 503 with
+	// Retry-After. In front of a persistent queue that answer is exact (the
+	// operations were not stored); in front of an exporter queue with
+	// wait_for_result, an operation whose call timed out may still be sent
+	// later. 0: no bound.
+	PipelineTimeout time.Duration `mapstructure:"pipeline_timeout"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
 	// GroupCommit hands the operations of concurrent requests to the pipeline
@@ -75,6 +83,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrentBatches < 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_batches: must not be negative, got %d", c.MaxConcurrentBatches))
+	}
+	if c.PipelineTimeout < 0 {
+		errs = append(errs, fmt.Errorf("pipeline_timeout: must not be negative, got %s", c.PipelineTimeout))
 	}
 	if c.GroupCommit.Workers < 0 {
 		errs = append(errs, fmt.Errorf("group_commit::workers: must not be negative, got %d", c.GroupCommit.Workers))

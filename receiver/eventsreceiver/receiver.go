@@ -67,7 +67,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
 		// Until Start, no worker runs: one pipeline call per request.
-		committer:  newCommitter(next, obsrecv, 0, 0, 0, cfg.PartitionBuckets),
+		committer:  newCommitter(next, obsrecv, GroupCommitConfig{}, cfg.PartitionBuckets, cfg.PipelineTimeout),
 		batchSlots: batchSlots,
 	}, nil
 }
@@ -98,12 +98,12 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.settings.Logger.Info("Events API listening", zap.String("endpoint", ln.Addr().String()),
 		zap.Bool("reads", r.reads != nil))
-	workers := r.cfg.GroupCommit.Workers
+	group := r.cfg.GroupCommit
 	if r.cfg.ServerConfig.IncludeMetadata {
 		// Client metadata lives in each request's context: keep the calls apart.
-		workers = 0
+		group.Workers = 0
 	}
-	r.committer = newCommitter(r.next, r.obsrecv, workers, r.cfg.GroupCommit.MaxSize, r.cfg.GroupCommit.MinInterval, r.cfg.PartitionBuckets)
+	r.committer = newCommitter(r.next, r.obsrecv, group, r.cfg.PartitionBuckets, r.cfg.PipelineTimeout)
 	r.shutdownWG.Add(1)
 	go func() {
 		defer r.shutdownWG.Done()
@@ -304,6 +304,9 @@ func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (i
 	}
 	r.settings.Logger.Debug("pipeline refused operations", zap.Int("operations", len(ops)), zap.Error(err))
 	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && r.cfg.PipelineTimeout > 0:
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable,
+			fmt.Sprintf("the pipeline did not take the operations within %s (pipeline_timeout), retry later", r.cfg.PipelineTimeout))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errShuttingDown):
 		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the request ended before the pipeline answered, retry: "+err.Error())
 	case errors.Is(err, exporterhelper.ErrQueueIsFull):

@@ -508,6 +508,24 @@ func TestPipelineRefusal(t *testing.T) {
 	}
 }
 
+// TestPipelineTimeoutAnswers503: a write the pipeline does not take within
+// pipeline_timeout gets 503 with Retry-After and says why.
+func TestPipelineTimeoutAnswers503(t *testing.T) {
+	t.Parallel()
+	r := newTestReceiver(t, &stuckSink{}, func(c *Config) { c.PipelineTimeout = 30 * time.Millisecond })
+	for _, req := range []struct{ method, path, ct, body string }{
+		{"POST", "/event/", "application/json", validEvent},
+		{"POST", "/events/batch", "application/json", "[" + validEvent + "]"},
+	} {
+		resp := do(t, r, req.method, req.path, req.ct, []byte(req.body))
+		msg, _ := resp.body["error"].(map[string]any)["message"].(string)
+		if resp.status != http.StatusServiceUnavailable || resp.errorCode() != "unavailable" ||
+			resp.header.Get("Retry-After") == "" || !strings.Contains(msg, "pipeline_timeout") {
+			t.Errorf("%s %s: %d %v (Retry-After %q)", req.method, req.path, resp.status, resp.body, resp.header.Get("Retry-After"))
+		}
+	}
+}
+
 func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(componentType) }
 
 func componentID() component.ID { return component.NewID(componentType) }

@@ -66,6 +66,7 @@ type collector struct {
 	t       testing.TB
 	cmd     *exec.Cmd
 	baseURL string
+	ready   string // answers 200 once the collector serves
 	env     []string
 	config  string
 	logs    *syncBuffer
@@ -107,7 +108,14 @@ func singleNodeEnv(t testing.TB, dir, apiPort string) []string {
 // startCollector runs the binary with config and env and waits for /health.
 func startCollector(t testing.TB, config string, env []string, apiPort string) *collector {
 	t.Helper()
-	c := &collector{t: t, baseURL: "http://127.0.0.1:" + apiPort, env: env, config: config, logs: &syncBuffer{}}
+	return startCollectorReady(t, config, env, apiPort, "http://127.0.0.1:"+apiPort+"/health")
+}
+
+// startCollectorReady is startCollector waiting for ready instead of the
+// read API's /health, which answers 503 while ClickHouse is unreachable.
+func startCollectorReady(t testing.TB, config string, env []string, apiPort, ready string) *collector {
+	t.Helper()
+	c := &collector{t: t, baseURL: "http://127.0.0.1:" + apiPort, ready: ready, env: env, config: config, logs: &syncBuffer{}}
 	c.start()
 	t.Cleanup(func() {
 		c.stop()
@@ -137,7 +145,7 @@ func (c *collector) start() {
 			c.t.Fatalf("collector exited during start-up:\n%s", tail(c.logs.String(), 40))
 		default:
 		}
-		resp, err := http.Get(c.baseURL + "/health")
+		resp, err := http.Get(c.ready)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -146,7 +154,7 @@ func (c *collector) start() {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	c.t.Fatalf("collector did not answer /health within 90s:\n%s", tail(c.logs.String(), 40))
+	c.t.Fatalf("collector did not answer %s within 90s:\n%s", c.ready, tail(c.logs.String(), 40))
 }
 
 // kill stops the process with SIGKILL: nothing is flushed.
@@ -194,6 +202,12 @@ func (r response) json(t testing.TB) map[string]any {
 
 func call(t testing.TB, method, url string, body any) response {
 	t.Helper()
+	return callWith(t, http.DefaultClient, method, url, body)
+}
+
+// callWith is call through client (e.g. one with a timeout).
+func callWith(t testing.TB, client *http.Client, method, url string, body any) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -213,7 +227,7 @@ func call(t testing.TB, method, url string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
@@ -292,6 +294,91 @@ func TestAcknowledgedSurvivesKill(t *testing.T) {
 		}
 		if len(seen) != len(acked) {
 			return fmt.Sprintf("%d stored, %d acknowledged", len(seen), len(acked))
+		}
+		return ""
+	})
+}
+
+// TestFullQueueAnswers503: with the exporter unable to insert (its
+// ClickHouse server is down), the persistent queue fills and a write then
+// gets 503 with Retry-After after pipeline_timeout instead of hanging.
+// Restarted on the embedded engine with the same queue, the collector
+// stores exactly the acknowledged batches: nothing of the refused one.
+func TestFullQueueAnswers503(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	env := singleNodeEnv(t, dir, port)
+	down := append(append([]string{}, env...), "CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:"+freePort(t), "PIPELINE_TIMEOUT=1s")
+	c := startCollectorReady(t, "config/single-node.yaml", down, port, "http://127.0.0.1:"+envValue(env, "HEALTH_PORT")+"/")
+
+	const perBatch = 1000
+	prefix := uniqueName("full")
+	var convs []string // one conversation per batch
+	batch := func(b int) string {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for i := range perBatch {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"id":"f-%d-%d","conversation_id":%q,"event_name":"n","input":%q,"latency":%d}`,
+				b, i, convs[b], strings.Repeat("x", 100), i)
+		}
+		return sb.String() + "]"
+	}
+	// Without a bound the refused write would wait as long as the client.
+	client := &http.Client{Timeout: 30 * time.Second}
+	var refused response
+	acked := 0
+	start := time.Now()
+	var took time.Duration
+	// The queue holds 32 MiB: a few hundred thousand such events.
+	for b := 0; b < 1000 && refused.status == 0; b++ {
+		convs = append(convs, fmt.Sprintf("%s-%d", prefix, b))
+		sent := time.Now()
+		r := callWith(t, client, "POST", c.baseURL+"/events/batch", batch(b))
+		switch r.status {
+		case http.StatusAccepted:
+			acked++
+		case http.StatusServiceUnavailable:
+			refused, took = r, time.Since(sent)
+		default:
+			t.Fatalf("batch %d: %d %s", b, r.status, r.body)
+		}
+	}
+	if refused.status == 0 {
+		t.Fatalf("%d batches acknowledged in %s and none refused: the queue never filled", acked, time.Since(start))
+	}
+	if acked == 0 || refused.header.Get("Retry-After") == "" || !strings.Contains(string(refused.body), "pipeline_timeout") {
+		t.Fatalf("after %d acknowledged batches: %d %s (Retry-After %q)", acked, refused.status, refused.body, refused.header.Get("Retry-After"))
+	}
+	if took < time.Second || took > 10*time.Second {
+		t.Errorf("the refused batch was answered after %s; pipeline_timeout is 1s", took)
+	}
+	t.Logf("%d batches of %d acknowledged, then 503 after %s", acked, perBatch, took)
+
+	c.kill()
+	c.env = env // the same data directory, on the embedded engine
+	c.start()
+	eventually(t, 120*time.Second, func() string {
+		for b, cv := range convs {
+			want := perBatch
+			if b == acked {
+				want = 0 // the refused batch
+			}
+			r := call(t, "GET", c.baseURL+"/events/conversation/"+cv+"?limit=1000", nil)
+			if r.status != http.StatusOK {
+				return fmt.Sprintf("conversation %s: %d %s", cv, r.status, r.body)
+			}
+			var page struct {
+				Events []httpapi.Event `json:"events"`
+			}
+			if err := json.Unmarshal(r.body, &page); err != nil {
+				return err.Error()
+			}
+			if len(page.Events) != want {
+				return fmt.Sprintf("batch %d: %d events stored, want %d", b, len(page.Events), want)
+			}
 		}
 		return ""
 	})
