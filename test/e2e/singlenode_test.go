@@ -356,6 +356,13 @@ func TestFullQueueAnswers503(t *testing.T) {
 		t.Errorf("the refused batch was answered after %s; pipeline_timeout is 1s", took)
 	}
 	t.Logf("%d batches of %d acknowledged, then 503 after %s", acked, perBatch, took)
+	metricsURL := "http://127.0.0.1:" + envValue(env, "METRICS_PORT") + "/metrics"
+	queued := func() float64 {
+		return metricSum(t, metricsURL, "otelcol_exporter_queue_size", `exporter="clickhouseevents"`)
+	}
+	if n := queued(); n <= 0 {
+		t.Fatalf("queue size %v with the queue full: the metric is not the queue's", n)
+	}
 
 	c.kill()
 	c.env = env // the same data directory, on the embedded engine
@@ -382,4 +389,15 @@ func TestFullQueueAnswers503(t *testing.T) {
 		}
 		return ""
 	})
+	// Once the queue is empty nothing else can arrive: the refused batch
+	// is still absent.
+	eventually(t, 30*time.Second, func() string {
+		if n := queued(); n != 0 {
+			return fmt.Sprintf("queue size %v", n)
+		}
+		return ""
+	})
+	if events, problem := conversationPage(t, c.baseURL, convs[acked]); problem != "" || len(events) != 0 {
+		t.Fatalf("the refused batch: %d events stored %s", len(events), problem)
+	}
 }
