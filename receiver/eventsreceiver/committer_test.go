@@ -36,7 +36,7 @@ func (s *slowSink) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	return s.err
 }
 
-func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *committer {
+func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int, timeout time.Duration) *committer {
 	t.Helper()
 	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID: componentID(), Transport: "http", ReceiverCreateSettings: receiverSettings(),
@@ -44,7 +44,7 @@ func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(next, obs, GroupCommitConfig{Workers: workers, MaxSize: maxSize}, event.DefaultPartitionBuckets, 0)
+	c := newCommitter(next, obs, GroupCommitConfig{Workers: workers, MaxSize: maxSize}, event.DefaultPartitionBuckets, timeout)
 	t.Cleanup(c.shutdown)
 	return c
 }
@@ -60,7 +60,7 @@ func deleteOps(prefix string, n int) []*event.Operation {
 func TestGroupCommitGroupsConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	sink := &slowSink{delay: 20 * time.Millisecond}
-	c := newTestCommitter(t, sink, 1, 1000)
+	c := newTestCommitter(t, sink, 1, 1000, 0)
 	const requests = 50
 	var wg sync.WaitGroup
 	for i := range requests {
@@ -89,7 +89,7 @@ func TestGroupCommitGroupsConcurrentRequests(t *testing.T) {
 
 func TestGroupCommitAfterShutdown(t *testing.T) {
 	t.Parallel()
-	c := newTestCommitter(t, consumertest.NewNop(), 1, 10)
+	c := newTestCommitter(t, consumertest.NewNop(), 1, 10, 0)
 	c.shutdown()
 	if err := c.commit(context.Background(), deleteOps("x", 1)); !errors.Is(err, errShuttingDown) {
 		t.Fatalf("err = %v", err)
@@ -117,15 +117,8 @@ func TestPipelineTimeout(t *testing.T) {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			t.Parallel()
 			sink := &stuckSink{}
-			obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-				ReceiverID: componentID(), Transport: "http", ReceiverCreateSettings: receiverSettings(),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			const timeout = 50 * time.Millisecond
-			c := newCommitter(sink, obs, GroupCommitConfig{Workers: workers, MaxSize: 1}, event.DefaultPartitionBuckets, timeout)
-			t.Cleanup(c.shutdown)
+			c := newTestCommitter(t, sink, workers, 1, timeout)
 			const requests = 5
 			errs := make(chan error, requests)
 			start := time.Now()

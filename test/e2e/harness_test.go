@@ -301,10 +301,11 @@ func netRows(t testing.TB, conn driver.Conn, query string, args ...any) map[stri
 }
 
 // conversationPage reads the first page of a conversation through the read
-// API; the string says what went wrong, "" when the page was read.
+// API, of up to 1000 events (the API's maximum limit); the string says what
+// went wrong, "" when the page was read.
 func conversationPage(t testing.TB, baseURL, conv string) ([]httpapi.Event, string) {
 	t.Helper()
-	r := call(t, "GET", baseURL+"/events/conversation/"+conv, nil)
+	r := call(t, "GET", baseURL+"/events/conversation/"+conv+"?limit=1000", nil)
 	if r.status != http.StatusOK {
 		return nil, fmt.Sprintf("conversation %s: %d %s", conv, r.status, r.body)
 	}

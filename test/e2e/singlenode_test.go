@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otelcol-events/otelcol-events/internal/httpapi"
 	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
 )
 
@@ -373,18 +371,12 @@ func TestFullQueueAnswers503(t *testing.T) {
 			if b == acked {
 				want = 0 // the refused batch
 			}
-			r := call(t, "GET", c.baseURL+"/events/conversation/"+cv+"?limit=1000", nil)
-			if r.status != http.StatusOK {
-				return fmt.Sprintf("conversation %s: %d %s", cv, r.status, r.body)
+			events, problem := conversationPage(t, c.baseURL, cv)
+			if problem != "" {
+				return problem
 			}
-			var page struct {
-				Events []httpapi.Event `json:"events"`
-			}
-			if err := json.Unmarshal(r.body, &page); err != nil {
-				return err.Error()
-			}
-			if len(page.Events) != want {
-				return fmt.Sprintf("batch %d: %d events stored, want %d", b, len(page.Events), want)
+			if len(events) != want {
+				return fmt.Sprintf("batch %d: %d events stored, want %d", b, len(events), want)
 			}
 		}
 		return ""
