@@ -21,6 +21,7 @@ import (
 const (
 	ceilingClickHouse    = "ceiling.clickhouse (a)"
 	ceilingHTTP          = "ceiling.http (b)"
+	ceilingHTTPBatch     = "ceiling.http.batch (b)"
 	ceilingKafkaProduce  = "ceiling.kafka.produce (c)"
 	ceilingKafkaConsume  = "ceiling.kafka.consume (c)"
 	ceilingScratchDB     = "bench_ceiling"
@@ -170,25 +171,51 @@ type bareEvent struct {
 }
 
 // bareHandler is ceiling (b): decode the same JSON into a struct, check the
-// required fields, make a UUIDv7 and answer 202 {"id": ...}. Nothing is
-// stored: it bounds what any Go HTTP API on this machine can answer.
+// required fields, make a UUIDv7 and answer 202 {"id": ...}; on
+// /events/batch, the same for each event of an array, answered with one
+// result per event as the receiver does. Nothing is stored: it bounds what
+// any Go HTTP API on this machine can answer.
 func bareHandler(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	var ev bareEvent
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 10<<20))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil || ev.ConversationID == "" || ev.EventName == "" {
+	if r.URL.Path == "/events/batch" {
+		var evs []bareEvent
+		if err := dec.Decode(&evs); err != nil || len(evs) == 0 {
+			http.Error(w, `{"error":{"code":"invalid_json","message":"bad body"}}`, http.StatusBadRequest)
+			return
+		}
+		ans := batchAnswer{Results: make([]batchResult, len(evs))}
+		for i, ev := range evs {
+			ans.Results[i] = batchResult{Index: i, Status: http.StatusBadRequest}
+			if ev.valid() {
+				ans.Results[i].Status, ans.Results[i].ID = http.StatusAccepted, ev.id()
+				ans.Accepted++
+			}
+		}
+		ans.Rejected = len(evs) - ans.Accepted
+		httpapi.WriteJSON(w, http.StatusAccepted, ans)
+		return
+	}
+	var ev bareEvent
+	if err := dec.Decode(&ev); err != nil || !ev.valid() {
 		http.Error(w, `{"error":{"code":"invalid_json","message":"bad body"}}`, http.StatusBadRequest)
 		return
 	}
-	id := ev.ID
-	if id == "" {
-		id = uuid.Must(uuid.NewV7()).String()
+	httpapi.WriteAccepted(w, ev.id())
+}
+
+func (ev *bareEvent) valid() bool { return ev.ConversationID != "" && ev.EventName != "" }
+
+// id is the event's own id, or a new UUIDv7.
+func (ev *bareEvent) id() string {
+	if ev.ID != "" {
+		return ev.ID
 	}
-	httpapi.WriteAccepted(w, id)
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 // startBareServer serves bareHandler on a free loopback port.

@@ -95,14 +95,18 @@ func parseID(body []byte) string {
 }
 
 // batchAnswer is the per-item answer of POST /events/batch.
+// The bare server of ceiling (b) answers with it too.
 type batchAnswer struct {
-	Accepted int `json:"accepted"`
-	Rejected int `json:"rejected"`
-	Results  []struct {
-		Index  int    `json:"index"`
-		Status int    `json:"status"`
-		ID     string `json:"id"`
-	} `json:"results"`
+	Accepted int           `json:"accepted"`
+	Rejected int           `json:"rejected"`
+	Results  []batchResult `json:"results"`
+}
+
+// batchResult is the answer for one operation of a batch.
+type batchResult struct {
+	Index  int    `json:"index"`
+	Status int    `json:"status"`
+	ID     string `json:"id,omitempty"`
 }
 
 // recordBatch stores the outcome of a batch carrying the creates [from, to)

@@ -177,7 +177,7 @@ func waitHealth(ctx context.Context, base string, timeout time.Duration) error {
 
 func (r *runner) runCeilings(ctx context.Context, b *bench, chConn driver.Conn) {
 	cfg := r.cfg
-	if cfg.inserts > 0 {
+	if cfg.inserts > 0 || cfg.batchEvents > 0 {
 		r.ceilingHTTP(ctx, b)
 	}
 	if chConn != nil && cfg.batchEvents > 0 {
@@ -203,20 +203,31 @@ func (r *runner) runCeilings(ctx context.Context, b *bench, chConn driver.Conn) 
 	}
 }
 
-// ceilingHTTP is ceiling (b): the insert phase's calls against a bare server.
+// ceilingHTTP is ceiling (b): the insert phase's calls against a bare
+// server, then the batch phase's.
 func (r *runner) ceilingHTTP(ctx context.Context, b *bench) {
 	cfg := r.cfg
-	r.say("== ceiling (b): bare net/http server, %d calls at concurrency %d", cfg.inserts, cfg.concurrency)
 	bareBase, stop, err := startBareServer()
 	if err != nil {
 		r.fail("%v", err)
 		return
 	}
-	res := runLoad(ctx, newClient(cfg.concurrency, time.Minute), bareBase, b.insertSpec(false), r.progress)
-	stop()
-	res.Name = ceilingHTTP
-	res.Note = "same calls and bodies as the insert phase, answered by a bare server in this process"
-	r.rep.Ceilings = append(r.rep.Ceilings, res)
+	defer stop()
+	client := newClient(cfg.concurrency, time.Minute)
+	if cfg.inserts > 0 {
+		r.say("== ceiling (b): bare net/http server, %d calls at concurrency %d", cfg.inserts, cfg.concurrency)
+		res := runLoad(ctx, client, bareBase, b.insertSpec(false), r.progress)
+		res.Name = ceilingHTTP
+		res.Note = "same calls and bodies as the insert phase, answered by a bare server in this process"
+		r.rep.Ceilings = append(r.rep.Ceilings, res)
+	}
+	if cfg.batchEvents > 0 {
+		r.say("== ceiling (b), batches: the same server, %d events in calls of %d", cfg.batchEvents, max(1, cfg.batchSize))
+		res := runLoad(ctx, client, bareBase, b.batchSpec(false), r.progress)
+		res.Name = ceilingHTTPBatch
+		res.Note = "same calls and bodies as the batch phase, answered by the bare server: what any HTTP ingest of these batches can reach here"
+		r.rep.Ceilings = append(r.rep.Ceilings, res)
+	}
 }
 
 func (r *runner) runPhases(ctx context.Context, b *bench) {
@@ -260,8 +271,8 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 		r.say("== batch: %d events in POST /events/batch calls of %d", cfg.batchEvents, cfg.batchSize)
 		r.mon.part("batch")
 		bh, be := b.batchPhase(ctx)
-		ratios(&bh, ceilingClickHouse)
-		ratios(&be, ceilingClickHouse)
+		ratios(&bh, ceilingClickHouse, ceilingHTTPBatch)
+		ratios(&be, ceilingClickHouse, ceilingHTTPBatch)
 		rep.Phases = append(rep.Phases, bh, be)
 	}
 
