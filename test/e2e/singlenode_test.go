@@ -7,7 +7,9 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -301,7 +303,8 @@ func TestAcknowledgedSurvivesKill(t *testing.T) {
 // ClickHouse server is down), the persistent queue fills and a write then
 // gets 503 with Retry-After after pipeline_timeout instead of hanging.
 // Restarted on the embedded engine with the same queue, the collector
-// stores exactly the acknowledged batches: nothing of the refused one.
+// stores exactly the acknowledged batches: nothing of the refused one; the
+// drained queue's file is then compacted, and the queue keeps working.
 func TestFullQueueAnswers503(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
@@ -363,6 +366,21 @@ func TestFullQueueAnswers503(t *testing.T) {
 	}
 
 	c.kill()
+	files, _ := filepath.Glob(filepath.Join(dir, "queue", "exporter_clickhouseevents*"))
+	if len(files) != 1 {
+		t.Fatalf("queue files %v, want one", files)
+	}
+	queueFile := func() int64 {
+		st, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatalf("queue file: %v", err)
+		}
+		return st.Size()
+	}
+	full := queueFile()
+	if full < 16<<20 {
+		t.Fatalf("the full queue's file is %d bytes, under the 16 MiB past which it is compacted once drained", full)
+	}
 	c.env = env // the same data directory, on the embedded engine
 	c.start()
 	eventually(t, 120*time.Second, func() string {
@@ -392,4 +410,25 @@ func TestFullQueueAnswers503(t *testing.T) {
 	if events, problem := conversationPage(t, c.baseURL, convs[acked]); problem != "" || len(events) != 0 {
 		t.Fatalf("the refused batch: %d events stored %s", len(events), problem)
 	}
+
+	// Drained, the file is compacted (file_storage's on_rebound in
+	// config/single-node.yaml), and the queue goes on with the new file.
+	eventually(t, 30*time.Second, func() string {
+		if n := queueFile(); n > 4<<20 {
+			return fmt.Sprintf("the drained queue's file is still %d bytes (%d when full)", n, full)
+		}
+		return ""
+	})
+	convs = append(convs, prefix+"-after")
+	if r := call(t, "POST", c.baseURL+"/events/batch", batch(len(convs)-1)); r.status != http.StatusAccepted {
+		t.Fatalf("a batch after the compaction: %d %s", r.status, r.body)
+	}
+	eventually(t, 30*time.Second, func() string {
+		events, problem := conversationPage(t, c.baseURL, convs[len(convs)-1])
+		if problem == "" && len(events) != perBatch {
+			problem = fmt.Sprintf("%d events stored, want %d", len(events), perBatch)
+		}
+		return problem
+	})
+	t.Logf("queue file %d bytes when full, %d after the compaction", full, queueFile())
 }
