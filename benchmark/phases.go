@@ -136,9 +136,6 @@ func (b *bench) drain(ctx context.Context, deleted []int, timeout time.Duration)
 	return time.Since(start), nil
 }
 
-// batchPhase sends the batch stream through POST /events/batch and then
-// waits until every accepted event is visible: the second result is the
-// end-to-end throughput (first call to last event visible).
 // batchSpec is the batch phase's calls: the batch stream in POST
 // /events/batch calls of -batch-size. With record the answers go to the
 // ledger; without (a ceiling), the accepted results are only counted.
@@ -170,6 +167,9 @@ func (b *bench) batchSpec(record bool) loadSpec {
 	return spec
 }
 
+// batchPhase sends the batch stream through POST /events/batch and then
+// waits until every accepted event is visible: the second result is the
+// end-to-end throughput (first call to last event visible).
 func (b *bench) batchPhase(ctx context.Context) (phaseResult, phaseResult) {
 	s := b.l.batch
 	start := time.Now()
