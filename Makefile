@@ -18,6 +18,9 @@ GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.c
 # exceeded" when the time is up (golang/go#75804). About 10-20 s each here.
 FUZZTIME       ?= 100000x
 FUZZTIME_BATCH ?= 30000x
+# Each execution of FuzzRoundTrip writes and reads both engines (about 15 a
+# second here).
+FUZZTIME_ROUNDTRIP ?= 300x
 
 .PHONY: help
 help: ## list the targets
@@ -44,6 +47,7 @@ bench: services chdb $(BINARY) ## benchmark with same-run ceilings on a collecto
 
 .PHONY: fuzz
 fuzz: ## run the fuzz tests for a bounded time each
+	CHDB_LIB=$(CHDB_LIB) go test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME_ROUNDTRIP) -fuzzminimizetime 20x ./internal/storage
 	go test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver
 	go test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME_BATCH) -fuzzminimizetime 100x ./receiver/eventsreceiver
 	go test -run '^$$' -fuzz '^FuzzScanBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver

@@ -20,7 +20,7 @@ type Conn interface {
 	QueryIDs(ctx context.Context, query string, ids []string) (Rows, error)
 	// Insert appends one block. Each column's Values is a typed slice
 	// ([]string, []uint64, []int64, []int8, []uint8, []float64,
-	// []time.Time, [][]string, [][]uint64), all of the same length. The
+	// [][]string, [][]uint64), all of the same length. The
 	// block goes to the table's materialized views in parallel
 	// (parallel_view_processing), not one view after the other.
 	Insert(ctx context.Context, table string, columns []Column) error

@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+	"unsafe"
 
 	"github.com/otelcol-events/otelcol-events/internal/chdb"
 )
@@ -77,7 +75,7 @@ func (c *embeddedConn) QueryIDs(ctx context.Context, query string, ids []string)
 			if i > 0 {
 				list.WriteString(idSeparator)
 			}
-			sqlStringEscaper.WriteString(&list, id)
+			escapeStringLiteral(&list, id)
 		}
 		list.WriteString("')))")
 	} else {
@@ -99,23 +97,25 @@ func (c *embeddedConn) QueryIDs(ctx context.Context, query string, ids []string)
 // id that contains it lists the ids one by one instead.
 const idSeparator = ","
 
-// Insert sends the block inline as TabSeparated data, which the engine
-// parses without the per-value overhead of VALUES.
+// Insert sends the block inline as RowBinary data, after the statement's
+// FORMAT clause and a newline (the engine's API takes the statement with its
+// length, so the data may hold any byte): a binary format cannot be broken
+// by the values it carries, as a text format can by one wrongly escaped
+// quote.
 func (c *embeddedConn) Insert(ctx context.Context, table string, columns []Column) error {
 	names := make([]string, len(columns))
 	for i, col := range columns {
 		names[i] = col.Name
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(table)
-	b.WriteString(" (")
-	b.WriteString(strings.Join(names, ", "))
-	b.WriteString(") SETTINGS parallel_view_processing = 1 FORMAT TabSeparated\n")
-	if err := writeTSV(&b, columns); err != nil {
+	head := "INSERT INTO " + table + " (" + strings.Join(names, ", ") +
+		") SETTINGS parallel_view_processing = 1 FORMAT RowBinary\n"
+	q := make([]byte, 0, len(head)+rowBinarySize(columns))
+	q = append(q, head...)
+	q, err := appendRowBinary(q, columns)
+	if err != nil {
 		return fmt.Errorf("encode insert into %s: %w", table, err)
 	}
-	if _, err := c.conn.Query(ctx, b.String(), ""); err != nil {
+	if _, err := c.conn.Query(ctx, unsafe.String(unsafe.SliceData(q), len(q)), ""); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
 	return nil
@@ -135,162 +135,6 @@ func (c *embeddedConn) Ping(ctx context.Context) error {
 }
 
 func (c *embeddedConn) Close() error { return c.conn.Close() }
-
-// bindLiterals replaces each `?` outside string literals with the SQL literal
-// of the next argument. Strings are quoted and escaped, numbers formatted;
-// any other type is refused, so no caller text can reach the SQL unquoted.
-func bindLiterals(query string, args []any) (string, error) {
-	var b strings.Builder
-	b.Grow(len(query) + 16*len(args))
-	next := 0
-	inString := false
-	for i := 0; i < len(query); i++ {
-		ch := query[i]
-		switch {
-		case inString:
-			b.WriteByte(ch)
-			if ch == '\\' && i+1 < len(query) {
-				i++
-				b.WriteByte(query[i])
-			} else if ch == '\'' {
-				inString = false
-			}
-		case ch == '\'':
-			inString = true
-			b.WriteByte(ch)
-		case ch == '?':
-			if next >= len(args) {
-				return "", fmt.Errorf("query has more placeholders than the %d arguments", len(args))
-			}
-			if err := writeLiteral(&b, args[next]); err != nil {
-				return "", fmt.Errorf("argument %d: %w", next+1, err)
-			}
-			next++
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	if next != len(args) {
-		return "", fmt.Errorf("query has %d placeholders for %d arguments", next, len(args))
-	}
-	return b.String(), nil
-}
-
-var sqlStringEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-
-func writeLiteral(b *strings.Builder, v any) error {
-	switch v := v.(type) {
-	case string:
-		b.WriteByte('\'')
-		sqlStringEscaper.WriteString(b, v)
-		b.WriteByte('\'')
-	case int:
-		b.WriteString(strconv.Itoa(v))
-	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
-	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return errors.New("not a finite number")
-		}
-		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	default:
-		return fmt.Errorf("unsupported argument type %T", v)
-	}
-	return nil
-}
-
-var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\b", `\b`, "\f", `\f`)
-
-// writeTSV encodes columns of equal length as TabSeparated rows.
-func writeTSV(b *strings.Builder, columns []Column) error {
-	if len(columns) == 0 {
-		return nil
-	}
-	n, err := columnLen(columns[0].Values)
-	if err != nil {
-		return err
-	}
-	for _, col := range columns[1:] {
-		if m, err := columnLen(col.Values); err != nil || m != n {
-			return fmt.Errorf("column %s: %d values for %d rows (%v)", col.Name, m, n, err)
-		}
-	}
-	var arr strings.Builder
-	for row := range n {
-		for i, col := range columns {
-			if i > 0 {
-				b.WriteByte('\t')
-			}
-			switch vs := col.Values.(type) {
-			case []string:
-				tsvEscaper.WriteString(b, vs[row])
-			case []uint64:
-				b.WriteString(strconv.FormatUint(vs[row], 10))
-			case []int64:
-				b.WriteString(strconv.FormatInt(vs[row], 10))
-			case []int8:
-				b.WriteString(strconv.Itoa(int(vs[row])))
-			case []uint8:
-				b.WriteString(strconv.Itoa(int(vs[row])))
-			case []float64:
-				b.WriteString(strconv.FormatFloat(vs[row], 'g', -1, 64))
-			case []time.Time:
-				b.WriteString(vs[row].UTC().Format("2006-01-02 15:04:05.000"))
-			case [][]string:
-				arr.Reset()
-				arr.WriteByte('[')
-				for j, s := range vs[row] {
-					if j > 0 {
-						arr.WriteByte(',')
-					}
-					arr.WriteByte('\'')
-					sqlStringEscaper.WriteString(&arr, s)
-					arr.WriteByte('\'')
-				}
-				arr.WriteByte(']')
-				tsvEscaper.WriteString(b, arr.String())
-			case [][]uint64:
-				b.WriteByte('[')
-				for j, u := range vs[row] {
-					if j > 0 {
-						b.WriteByte(',')
-					}
-					b.WriteString(strconv.FormatUint(u, 10))
-				}
-				b.WriteByte(']')
-			}
-		}
-		b.WriteByte('\n')
-	}
-	return nil
-}
-
-func columnLen(values any) (int, error) {
-	switch vs := values.(type) {
-	case []string:
-		return len(vs), nil
-	case []uint64:
-		return len(vs), nil
-	case []int64:
-		return len(vs), nil
-	case []int8:
-		return len(vs), nil
-	case []uint8:
-		return len(vs), nil
-	case []float64:
-		return len(vs), nil
-	case []time.Time:
-		return len(vs), nil
-	case [][]string:
-		return len(vs), nil
-	case [][]uint64:
-		return len(vs), nil
-	default:
-		return 0, fmt.Errorf("unsupported column type %T", values)
-	}
-}
 
 // jsonRows reads JSONCompactEachRow output: one JSON array per line.
 type jsonRows struct {

@@ -109,14 +109,11 @@ func (s *Store) ErrorCounts(ctx context.Context, eventName string, days int, now
 	defer rows.Close()
 	counts := make(map[string]int64, days)
 	for rows.Next() {
-		var (
-			day string
-			n   int64
-		)
-		if err := rows.Scan(&day, &n); err != nil {
+		var dayNumber, n int64
+		if err := rows.Scan(&dayNumber, &n); err != nil {
 			return nil, fmt.Errorf("scan error count: %w", err)
 		}
-		counts[day] = n
+		counts[time.Unix(dayNumber*24*60*60, 0).UTC().Format(time.DateOnly)] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count errors: %w", err)

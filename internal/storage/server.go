@@ -23,12 +23,23 @@ func openServer(opts *clickhouse.Options) (*serverConn, error) {
 	return &serverConn{conn: conn}, nil
 }
 
+// Exec and Query bind their arguments with bindLiterals, as the embedded
+// engine does, and hand the driver a statement without arguments: one
+// binder for both engines, whose escaping the round-trip tests hold.
 func (c *serverConn) Exec(ctx context.Context, query string, args ...any) error {
-	return c.conn.Exec(ctx, query, args...)
+	q, err := bindLiterals(query, args)
+	if err != nil {
+		return err
+	}
+	return c.conn.Exec(ctx, q)
 }
 
 func (c *serverConn) Query(ctx context.Context, query string, args ...any) (Rows, error) {
-	rows, err := c.conn.Query(ctx, query, args...)
+	q, err := bindLiterals(query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.conn.Query(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,128 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// FuzzRoundTrip writes arbitrary operations through the store of each engine
+// and reads them back through the read API's code (Event, Conversation,
+// ErrorCounts, Latency): every value the API accepts must come back byte for
+// byte, and every string bound into a query must find exactly its rows.
+// `make fuzz` runs it for a bounded number of executions; the seeds (below
+// and testdata/fuzz/FuzzRoundTrip) run in every `go test`.
+func FuzzRoundTrip(f *testing.F) {
+	for _, s := range []string{
+		"it's", `x'); DROP TABLE events; --`, `\' UNION SELECT 1 --`, "nul\x00byte", "back`quote",
+		`\N`, "tab\there\nnewline\r", `[1,'a']`, `{"k":"v"}`, "{{.Database}}", "emoji 🦜 ünïcode", `\\`, `\`,
+		"?", "a,b", "'", "\x7f\x01\x1f", "",
+	} {
+		f.Add(s, s, s, s, s, s, s, s, 150.5, int64(1_700_000_000_000))
+	}
+	f.Add("id", "conv", "name", "in", "out", "", "k", "v", 0.0, int64(1))
+	f.Add("id", "conv", "name", "in", "out", "err", "key", "value", math.MaxFloat64, int64(4_291_747_199_999))
+	f.Add("id", "conv", "name", "in", "out", "err", "key", "value", 5e-324, int64(-5))
+
+	stores := make([]*Store, len(engines))
+	var once sync.Once
+	f.Fuzz(func(t *testing.T, id, conv, name, input, output, errMsg, attrKey, attrValue string, latency float64, tsMs int64) {
+		once.Do(func() {
+			for i, e := range engines {
+				stores[i] = openFuzzStore(t, e)
+			}
+		})
+		// A suffix unique to this run keeps inputs that repeat apart; the
+		// fuzzed bytes stay whole in front of it.
+		suffix := fmt.Sprintf("#%d.%d", os.Getpid(), fuzzSeq.Add(1))
+		ts := event.MinTimestamp.Add(time.Duration(uint64(tsMs)%uint64(event.MaxTimestamp.Sub(event.MinTimestamp)/time.Millisecond)) * time.Millisecond)
+		create := event.Operation{Op: event.OpCreate, ID: id + suffix, Version: clock.Next(), Set: event.AllFields, Event: event.Event{
+			ConversationID: conv + suffix, Name: name + suffix, Timestamp: ts, Input: input, Output: output,
+			LatencyMs: latency, Error: errMsg, Attributes: []event.Attribute{{Key: attrKey, Value: attrValue}, {Key: attrKey + suffix, Value: input}},
+		}}
+		limits := event.DefaultLimits()
+		if limits.Validate(&create) != nil {
+			return // refused at the door with a 400; nothing to store
+		}
+		// A partial update that swaps the text fields: a second merge of
+		// every string through the stored state.
+		update := event.Operation{Op: event.OpUpdate, ID: create.ID, Version: clock.Next(),
+			Set: event.Fields(0).With(event.FieldInput).With(event.FieldOutput).With(event.FieldError),
+			Event: event.Event{Input: output, Output: errMsg, Error: input}}
+		want := create.Event
+		want.Input, want.Output, want.Error = output, errMsg, input
+		event.SortAttributes(want.Attributes)
+
+		ctx := context.Background()
+		for i, s := range stores {
+			name := engines[i].name
+			if _, err := s.Apply(ctx, []event.Operation{create}); err != nil {
+				t.Fatalf("%s: apply create: %v", name, err)
+			}
+			if _, err := s.Apply(ctx, []event.Operation{update}); err != nil {
+				t.Fatalf("%s: apply update: %v", name, err)
+			}
+			got, err := s.Event(ctx, create.ID)
+			if err != nil {
+				t.Fatalf("%s: read %q: %v", name, create.ID, err)
+			}
+			checkRoundTrip(t, name+": event", &got.Event, &want)
+			page, err := s.Conversation(ctx, want.ConversationID, nil, 10)
+			if err != nil {
+				t.Fatalf("%s: read conversation %q: %v", name, want.ConversationID, err)
+			}
+			if len(page) != 1 || page[0].ID != create.ID {
+				t.Fatalf("%s: conversation %q lists %d events, want exactly %q", name, want.ConversationID, len(page), create.ID)
+			}
+			checkRoundTrip(t, name+": conversation", &page[0].Event, &want)
+			lat, err := s.Latency(ctx, LatencyFilter{EventName: want.Name}, 10)
+			if err != nil {
+				t.Fatalf("%s: latency of %q: %v", name, want.Name, err)
+			}
+			if len(lat) != 1 || lat[0].EventName != want.Name || lat[0].ConversationID != want.ConversationID ||
+				lat[0].P95 != latency || lat[0].Count != 1 {
+				t.Fatalf("%s: latency of %q = %+v, want one row of p95 %v", name, want.Name, lat, latency)
+			}
+			if input != "" { // an error: the update made input the error text
+				counts, err := s.ErrorCounts(ctx, want.Name, 1, ts)
+				if err != nil {
+					t.Fatalf("%s: errors of %q: %v", name, want.Name, err)
+				}
+				if len(counts) != 1 || counts[0].Errors != 1 {
+					t.Fatalf("%s: errors of %q on %s = %+v, want 1", name, want.Name, ts.Format(time.DateOnly), counts)
+				}
+			}
+		}
+	})
+}
+
+var fuzzSeq atomic.Int64
+
+// openFuzzStore opens a store on the database fuzz_roundtrip, shared by the
+// fuzzing processes (every run's ids are unique) and kept between runs.
+func openFuzzStore(t *testing.T, e engine) *Store {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Open(ctx, e.cfg(t, "fuzz_roundtrip"))
+	if err != nil {
+		t.Fatalf("open %s store (is the service up? `make services chdb`): %v", e.name, err)
+	}
+	return s
+}
+
+func checkRoundTrip(t *testing.T, where string, got, want *event.Event) {
+	t.Helper()
+	if got.ConversationID != want.ConversationID || got.Name != want.Name || got.Input != want.Input ||
+		got.Output != want.Output || got.Error != want.Error || got.LatencyMs != want.LatencyMs ||
+		!got.Timestamp.Equal(want.Timestamp) || !slices.Equal(got.Attributes, want.Attributes) {
+		t.Fatalf("%s: read back\n%#v\nwant\n%#v", where, *got, *want)
+	}
+}
