@@ -2,8 +2,10 @@ package clickhouseeventsexporter // import "github.com/otelcol-events/otelcol-ev
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -22,8 +24,9 @@ type eventsExporter struct {
 	logger *zap.Logger
 	limits event.Limits
 
-	operations metric.Int64Counter
-	dropped    metric.Int64Counter
+	operations   metric.Int64Counter
+	dropped      metric.Int64Counter
+	deadLettered metric.Int64Counter
 
 	// group applies the operations of concurrent pushes in one merge and one
 	// insert: pushes that arrive while an insert runs go together in the
@@ -55,17 +58,24 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 		return nil, err
 	}
 	dropped, err := meter.Int64Counter("otelcol_events_exporter_dropped_records",
-		metric.WithDescription("Log records dropped because they are not valid canonical event records."),
+		metric.WithDescription("Log records that are not valid canonical event records; each goes to the dead letters."),
+		metric.WithUnit("{record}"))
+	if err != nil {
+		return nil, err
+	}
+	deadLettered, err := meter.Int64Counter("otelcol_events_exporter_dead_letters",
+		metric.WithDescription("Operations and records written to the dead_letters table instead of the events, refused by the engine on their own, or not canonical event records."),
 		metric.WithUnit("{record}"))
 	if err != nil {
 		return nil, err
 	}
 	return &eventsExporter{
-		cfg:        cfg,
-		logger:     set.Logger,
-		limits:     event.DefaultLimits(),
-		operations: operations,
-		dropped:    dropped,
+		cfg:          cfg,
+		logger:       set.Logger,
+		limits:       event.DefaultLimits(),
+		operations:   operations,
+		dropped:      dropped,
+		deadLettered: deadLettered,
 	}, nil
 }
 
@@ -112,14 +122,27 @@ func (e *eventsExporter) shutdown(context.Context) error {
 }
 
 func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	ops, dropped := e.decode(ld)
-	if dropped > 0 {
-		e.dropped.Add(ctx, int64(dropped))
+	ops, letters := e.decode(ld)
+	if len(ops) > 0 {
+		if err := e.group.Commit(ctx, ops); err != nil {
+			return err
+		}
 	}
-	if len(ops) == 0 {
+	if len(letters) == 0 {
 		return nil
 	}
-	return e.group.Commit(ctx, ops)
+	// After the operations: a failure here retries the whole push, and
+	// applying its operations again changes nothing.
+	store, err := e.getStore(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse: %w", err)
+	}
+	if err := store.StoreDeadLetters(ctx, letters, time.Now()); err != nil {
+		return err
+	}
+	e.dropped.Add(ctx, int64(len(letters)))
+	e.deadLettered.Add(ctx, int64(len(letters)))
+	return nil
 }
 
 // apply merges and writes the operations of one or more pushes. The pushes'
@@ -146,20 +169,63 @@ func (e *eventsExporter) apply(pushes [][]event.Operation, size int) error {
 	}
 	res, err := store.Apply(ctx, ops)
 	if err != nil {
-		return err
+		if !storage.Rejected(err) {
+			// The engine is unavailable: the whole batch is retried.
+			return err
+		}
+		if res, err = e.isolate(ctx, store, ops, err); err != nil {
+			return err
+		}
 	}
 	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
 	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
 	return nil
 }
 
+// isolate stores the operations of a batch that the engine refused, except
+// those it refuses on their own: the batch is split in halves until each
+// failing part is one operation, which goes to the dead letters with the
+// engine's error. Nothing else is lost: every other operation is applied,
+// and any part that fails because the engine became unavailable fails the
+// whole call, to be retried (operations applied already change nothing
+// then). A batch with k such operations among n costs about 2k log2(n)
+// inserts.
+func (e *eventsExporter) isolate(ctx context.Context, store *storage.Store, ops []event.Operation, cause error) (storage.ApplyResult, error) {
+	if len(ops) == 1 {
+		if err := store.StoreDeadLetters(ctx, []storage.DeadLetter{storage.OperationDeadLetter(&ops[0], cause)}, time.Now()); err != nil {
+			return storage.ApplyResult{}, err
+		}
+		e.deadLettered.Add(ctx, 1)
+		e.logger.Warn("ClickHouse refused an operation on its own; it is in the dead letters (GET /dead-letters)",
+			zap.String("id", ops[0].ID), zap.Uint64("version", ops[0].Version), zap.Error(cause))
+		return storage.ApplyResult{Unchanged: 1}, nil
+	}
+	var total storage.ApplyResult
+	half := len(ops) / 2
+	for _, part := range [][]event.Operation{ops[:half], ops[half:]} {
+		res, err := store.Apply(ctx, part)
+		if err != nil {
+			if !storage.Rejected(err) {
+				return storage.ApplyResult{}, err
+			}
+			if res, err = e.isolate(ctx, store, part, err); err != nil {
+				return storage.ApplyResult{}, err
+			}
+		}
+		total.Changed += res.Changed
+		total.Unchanged += res.Unchanged
+	}
+	return total, nil
+}
+
 // decode turns canonical records into operations. A record that is not a
-// valid canonical event can never be written, so it is dropped (counted,
-// logged) rather than retried forever.
-func (e *eventsExporter) decode(ld plog.Logs) ([]event.Operation, int) {
+// valid canonical event can never be written: it becomes a dead letter
+// (the record as OTLP JSON, with the reason), rather than being retried
+// forever or dropped in silence.
+func (e *eventsExporter) decode(ld plog.Logs) ([]event.Operation, []storage.DeadLetter) {
 	ops := make([]event.Operation, 0, ld.LogRecordCount())
 	var (
-		dropped  int
+		letters  []storage.DeadLetter
 		firstErr error
 	)
 	rls := ld.ResourceLogs()
@@ -175,7 +241,7 @@ func (e *eventsExporter) decode(ld plog.Logs) ([]event.Operation, int) {
 					}
 				}
 				if err != nil {
-					dropped++
+					letters = append(letters, recordDeadLetter(lrs.At(k), op, err))
 					firstErr = cmpFirst(firstErr, err)
 					continue
 				}
@@ -183,11 +249,24 @@ func (e *eventsExporter) decode(ld plog.Logs) ([]event.Operation, int) {
 			}
 		}
 	}
-	if dropped > 0 {
-		e.logger.Warn("dropped log records that are not valid canonical events",
-			zap.Int("dropped", dropped), zap.Error(firstErr))
+	if len(letters) > 0 {
+		e.logger.Warn("log records that are not valid canonical events go to the dead letters (GET /dead-letters)",
+			zap.Int("records", len(letters)), zap.Error(firstErr))
 	}
-	return ops, dropped
+	return ops, letters
+}
+
+// recordDeadLetter is the dead letter of a record that is not a valid
+// canonical event: the record as OTLP JSON, and the id and version it
+// carries, if any.
+func recordDeadLetter(lr plog.LogRecord, op event.Operation, cause error) storage.DeadLetter {
+	ld := plog.NewLogs()
+	lr.CopyTo(ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+	body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		body, _ = json.Marshal(err.Error())
+	}
+	return storage.DeadLetter{ID: op.ID, Version: op.Version, Payload: body, Error: cause.Error()}
 }
 
 func cmpFirst(first, err error) error {

@@ -38,13 +38,19 @@ func createDefaultConfig() component.Config {
 	// Batches are merged under one lock; two consumers overlap decoding one
 	// batch with writing the other.
 	queue.NumConsumers = 2
+	// Retried for as long as ClickHouse is unavailable: what the exporter
+	// holds was acknowledged to a client, and an operation the engine
+	// refuses on its own goes to the dead letters instead of blocking the
+	// rest (exporter.go, isolate), so nothing needs the retries to give up.
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = 0
 	timeout := exporterhelper.NewDefaultTimeoutConfig()
 	timeout.Timeout = 30 * time.Second
 	return &Config{
 		Config:        storage.NewDefaultConfig(),
 		TimeoutConfig: timeout,
 		QueueConfig:   configoptional.Some(queue),
-		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		BackOffConfig: retry,
 	}
 }
 

@@ -55,7 +55,7 @@ func FuzzRoundTrip(f *testing.F) {
 		// A partial update that swaps the text fields: a second merge of
 		// every string through the stored state.
 		update := event.Operation{Op: event.OpUpdate, ID: create.ID, Version: clock.Next(),
-			Set: event.Fields(0).With(event.FieldInput).With(event.FieldOutput).With(event.FieldError),
+			Set:   event.Fields(0).With(event.FieldInput).With(event.FieldOutput).With(event.FieldError),
 			Event: event.Event{Input: output, Output: errMsg, Error: input}}
 		want := create.Event
 		want.Input, want.Output, want.Error = output, errMsg, input

@@ -76,6 +76,7 @@ var migrations = []string{
 	"create_changes_to_state.sql",
 	"create_changes_to_events.sql",
 	"create_changes_to_error_days.sql",
+	"create_dead_letters.sql",
 }
 
 // Before event_changes existed, the exporter inserted into event_state itself,
@@ -89,6 +90,7 @@ var (
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
+	deadLetters                                                         string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -103,6 +105,7 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_error_counts.sql", &q.errorCounts},
 		{"select_latency.sql", &q.latency},
 		{"select_top_error_sessions.sql", &q.topErrorSessions},
+		{"select_dead_letters.sql", &q.deadLetters},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {

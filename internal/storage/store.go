@@ -90,6 +90,16 @@ func (s *Store) ServerVersion() string { return s.version }
 // Ping checks that the engine answers.
 func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
 
+// Exec runs one statement on the engine, its `?` placeholders bound to args
+// (see bindLiterals): for tools and tests that change the schema around
+// the store, never for data.
+func (s *Store) Exec(ctx context.Context, statement string, args ...any) error {
+	return s.conn.Exec(ctx, statement, args...)
+}
+
+// Database is the database the store reads and writes.
+func (s *Store) Database() string { return s.dialect.Database }
+
 // Close releases the connection.
 func (s *Store) Close() error { return s.conn.Close() }
 
