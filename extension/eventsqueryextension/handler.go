@@ -27,6 +27,7 @@ type reader interface {
 	ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayCount, error)
 	Latency(ctx context.Context, f storage.LatencyFilter, limit int) ([]storage.LatencyRow, error)
 	TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error)
+	DeadLetters(ctx context.Context, limit int) ([]storage.DeadLetter, error)
 	Ping(ctx context.Context) error
 }
 
@@ -37,6 +38,7 @@ const (
 	defaultConversationLimit = 100
 	defaultLatencyLimit      = 50
 	defaultTopErrorsLimit    = 10
+	defaultDeadLettersLimit  = 100
 	defaultMinEvents         = 1
 	defaultDays              = 7
 	maxDays                  = 366
@@ -58,6 +60,7 @@ const (
 	routeLatency      = "/analytics/latency"
 	routeTopErrors    = "/analytics/sessions/top-errors"
 	routeHealth       = "/health"
+	routeDeadLetters  = "/dead-letters"
 )
 
 type handler struct {
@@ -111,6 +114,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		prepare = h.latency
 	case path == routeTopErrors:
 		prepare = h.topErrorSessions
+	case path == routeDeadLetters:
+		prepare = h.deadLetters
 	case strings.HasPrefix(path, routeEvent) && len(path) > len(routeEvent):
 		prepare, param = h.event, strings.TrimPrefix(path, routeEvent)
 	case strings.HasPrefix(path, routeConversation) && len(path) > len(routeConversation):

@@ -28,6 +28,7 @@ type fakeReader struct {
 	days     []storage.DayCount
 	latency  []storage.LatencyRow
 	sessions []storage.SessionErrors
+	letters  []storage.DeadLetter
 	err      error // returned by every query
 	pingErr  error
 	block    bool // queries wait for their context to end
@@ -116,6 +117,13 @@ func (f *fakeReader) TopErrorSessions(ctx context.Context, minEvents, limit int)
 		return nil, err
 	}
 	return f.sessions, nil
+}
+
+func (f *fakeReader) DeadLetters(ctx context.Context, limit int) ([]storage.DeadLetter, error) {
+	if err := f.record(ctx, "DeadLetters", limit); err != nil {
+		return nil, err
+	}
+	return f.letters, nil
 }
 
 func (f *fakeReader) Ping(ctx context.Context) error {

@@ -182,7 +182,7 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/"):
+	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters":
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
 			return
