@@ -69,8 +69,11 @@ type collector struct {
 	ready   string // answers 200 once the collector serves
 	env     []string
 	config  string
-	logs    *syncBuffer
-	done    chan struct{}
+	// args are more command-line arguments, e.g. `--config yaml:...`
+	// overrides of the configuration file.
+	args []string
+	logs *syncBuffer
+	done chan struct{}
 }
 
 type syncBuffer struct {
@@ -113,9 +116,9 @@ func startCollector(t testing.TB, config string, env []string, apiPort string) *
 
 // startCollectorReady is startCollector waiting for ready instead of the
 // read API's /health, which answers 503 while ClickHouse is unreachable.
-func startCollectorReady(t testing.TB, config string, env []string, apiPort, ready string) *collector {
+func startCollectorReady(t testing.TB, config string, env []string, apiPort, ready string, args ...string) *collector {
 	t.Helper()
-	c := &collector{t: t, baseURL: "http://127.0.0.1:" + apiPort, ready: ready, env: env, config: config, logs: &syncBuffer{}}
+	c := &collector{t: t, baseURL: "http://127.0.0.1:" + apiPort, ready: ready, env: env, config: config, args: args, logs: &syncBuffer{}}
 	c.start()
 	t.Cleanup(func() {
 		c.stop()
@@ -128,7 +131,7 @@ func startCollectorReady(t testing.TB, config string, env []string, apiPort, rea
 
 func (c *collector) start() {
 	c.t.Helper()
-	c.cmd = exec.Command(binary(c.t), "--config", filepath.Join(repoRoot(c.t), c.config))
+	c.cmd = exec.Command(binary(c.t), append([]string{"--config", filepath.Join(repoRoot(c.t), c.config)}, c.args...)...)
 	c.cmd.Dir = repoRoot(c.t)
 	c.cmd.Env = append(os.Environ(), c.env...)
 	c.cmd.Stdout = c.logs
