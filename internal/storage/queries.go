@@ -2,11 +2,80 @@ package storage // import "github.com/otelcol-events/otelcol-events/internal/sto
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
+
+// ErrQueryMemoryLimit is returned by a read that needed more memory than the
+// engine lets it use (ClickHouse error 241, MEMORY_LIMIT_EXCEEDED): the
+// engine stopped the query before it took more. The same read fails again
+// until the data it aggregates shrinks or the limit grows.
+var ErrQueryMemoryLimit = errors.New("query memory limit exceeded")
+
+// memoryLimitExceeded is ClickHouse's error code MEMORY_LIMIT_EXCEEDED.
+const memoryLimitExceeded = 241
+
+// embeddedMemoryLimit finds the code in an embedded engine's error, which
+// carries the engine's text ("Code: 241. DB::Exception: ...").
+var embeddedMemoryLimit = regexp.MustCompile(`\bCode: 241\.`)
+
+// engineError marks an engine's memory-limit error with ErrQueryMemoryLimit.
+func engineError(err error) error {
+	var exc *clickhouse.Exception
+	if (errors.As(err, &exc) && exc.Code == memoryLimitExceeded) || (exc == nil && embeddedMemoryLimit.MatchString(err.Error())) {
+		return fmt.Errorf("%w: %w", ErrQueryMemoryLimit, err)
+	}
+	return err
+}
+
+type queryMaxMemoryKey struct{}
+
+// WithQueryMaxMemory returns a context under which the store's reads run
+// with the ClickHouse setting max_memory_usage = bytes, the engine's bound on
+// the memory of one query, on either engine (0 keeps the engine's own
+// setting). Past it the read fails with ErrQueryMemoryLimit instead of
+// growing the engine's memory, which for the embedded engine is the
+// collector's. The bound is per call, like clickhouse-go's per-query
+// settings, because it belongs to whoever serves the request (the query
+// API) rather than to the connection, which the exporter shares.
+func WithQueryMaxMemory(ctx context.Context, bytes uint64) context.Context {
+	return context.WithValue(ctx, queryMaxMemoryKey{}, bytes)
+}
+
+// read runs one of the store's read statements (a SELECT that ends with
+// its last clause) under the memory bound of ctx. The bound goes both in
+// the settings sent with the query, which is where a server takes it from
+// (18.16 does not apply a SETTINGS clause to the query's memory), and in a
+// SETTINGS clause, which is where the embedded engine takes it from.
+func (s *Store) read(ctx context.Context, query string, args ...any) (Rows, error) {
+	if limit, _ := ctx.Value(queryMaxMemoryKey{}).(uint64); limit > 0 {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_memory_usage": int(limit)}))
+		query += "\nSETTINGS max_memory_usage = " + strconv.FormatUint(limit, 10)
+	}
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return engineRows{rows}, nil
+}
+
+// engineRows marks the memory-limit errors of a result streamed by the
+// server, which can arrive after the first rows.
+type engineRows struct{ Rows }
+
+func (r engineRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return engineError(err)
+	}
+	return nil
+}
 
 // StoredEvent is an event as reads return it.
 type StoredEvent struct {
@@ -18,7 +87,7 @@ type StoredEvent struct {
 // Event returns the current state of id, or ErrNotFound when it is unknown,
 // deleted, or only updated so far (its create has not arrived).
 func (s *Store) Event(ctx context.Context, id string) (*StoredEvent, error) {
-	rows, err := s.conn.Query(ctx, s.queries.state, id)
+	rows, err := s.read(ctx, s.queries.state, id)
 	if err != nil {
 		return nil, fmt.Errorf("read event: %w", err)
 	}
@@ -52,7 +121,7 @@ func (s *Store) Conversation(ctx context.Context, conversationID string, after *
 	if after != nil {
 		from = *after
 	}
-	rows, err := s.conn.Query(ctx, s.queries.conversation, conversationID, from.TimestampMs, from.TimestampMs, from.ID, limit)
+	rows, err := s.read(ctx, s.queries.conversation, conversationID, from.TimestampMs, from.TimestampMs, from.ID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read conversation: %w", err)
 	}
@@ -102,7 +171,7 @@ type DayCount struct {
 func (s *Store) ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]DayCount, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(days - 1))
-	rows, err := s.conn.Query(ctx, s.queries.errorCounts, eventName, first.Format(time.DateOnly))
+	rows, err := s.read(ctx, s.queries.errorCounts, eventName, first.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("count errors: %w", err)
 	}
@@ -147,7 +216,7 @@ func (s *Store) Latency(ctx context.Context, f LatencyFilter, limit int) ([]Late
 	if !f.Since.IsZero() {
 		since = f.Since.Unix()
 	}
-	rows, err := s.conn.Query(ctx, s.queries.latency, f.EventName, f.EventName, since, since, limit)
+	rows, err := s.read(ctx, s.queries.latency, f.EventName, f.EventName, since, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("compute latency: %w", err)
 	}
@@ -176,7 +245,7 @@ type SessionErrors struct {
 // TopErrorSessions returns the conversations with errors and at least
 // minEvents events, by error rate then errors, highest first.
 func (s *Store) TopErrorSessions(ctx context.Context, minEvents, limit int) ([]SessionErrors, error) {
-	rows, err := s.conn.Query(ctx, s.queries.topErrorSessions, minEvents, limit)
+	rows, err := s.read(ctx, s.queries.topErrorSessions, minEvents, limit)
 	if err != nil {
 		return nil, fmt.Errorf("rank sessions: %w", err)
 	}
