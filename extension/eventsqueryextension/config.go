@@ -29,6 +29,11 @@ type Config struct {
 	MaxLimit int `mapstructure:"max_limit"`
 	// QueryTimeout bounds each request, connecting to ClickHouse included.
 	QueryTimeout time.Duration `mapstructure:"query_timeout"`
+	// QueryMaxMemory bounds the memory of each read query, in bytes: the
+	// ClickHouse setting max_memory_usage of the query, on either engine.
+	// 0 leaves the engine's own setting (a server's profile; none for the
+	// embedded engine).
+	QueryMaxMemory uint64 `mapstructure:"query_max_memory"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -91,10 +96,11 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 // strictConfig mirrors Config with strictServerConfig in place of
 // confighttp.ServerConfig.
 type strictConfig struct {
-	ServerConfig strictServerConfig `mapstructure:",squash"`
-	ClickHouse   storage.Config     `mapstructure:"clickhouse"`
-	MaxLimit     int                `mapstructure:"max_limit"`
-	QueryTimeout time.Duration      `mapstructure:"query_timeout"`
+	ServerConfig   strictServerConfig `mapstructure:",squash"`
+	ClickHouse     storage.Config     `mapstructure:"clickhouse"`
+	MaxLimit       int                `mapstructure:"max_limit"`
+	QueryTimeout   time.Duration      `mapstructure:"query_timeout"`
+	QueryMaxMemory uint64             `mapstructure:"query_max_memory"`
 }
 
 // strictServerConfig has the fields of confighttp.ServerConfig but not its

@@ -40,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatalf("the default config is invalid: %v", err)
 	}
-	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second ||
+	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second || def.QueryMaxMemory != 1<<30 ||
 		def.ClickHouse.Endpoint != "tcp://localhost:9000" || def.ClickHouse.Database != "event_analytics" {
 		t.Errorf("unexpected defaults: %+v", def)
 	}
@@ -59,6 +59,7 @@ func TestLoadConfig(t *testing.T) {
 		{"endpoint", cfg.ServerConfig.NetAddr.Endpoint, "0.0.0.0:9081"},
 		{"max_limit", cfg.MaxLimit, 500},
 		{"query_timeout", cfg.QueryTimeout, 5 * time.Second},
+		{"query_max_memory", cfg.QueryMaxMemory, uint64(268435456)},
 		{"write_timeout", cfg.ServerConfig.WriteTimeout, 20 * time.Second},
 		{"keepalive::idle_timeout", cfg.ServerConfig.IdleTimeout, 30 * time.Second},
 		{"clickhouse::endpoint", cfg.ClickHouse.Endpoint, "tcp://clickhouse:9000"},

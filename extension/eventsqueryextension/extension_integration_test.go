@@ -145,6 +145,41 @@ func TestIntegrationReadAPI(t *testing.T) {
 	}
 }
 
+// TestIntegrationQueryMaxMemory: a read over query_max_memory is stopped by
+// the server and answered 503 memory_limit.
+func TestIntegrationQueryMaxMemory(t *testing.T) {
+	s, storeCfg := integrationStore(t)
+	clock := event.NewClock()
+	ops := make([]event.Operation, 0, 1000)
+	for i := range cap(ops) {
+		ops = append(ops, event.Operation{Op: event.OpCreate, ID: fmt.Sprintf("e%d", i), Version: clock.Next(), Set: event.AllFields,
+			Event: event.Event{ConversationID: fmt.Sprintf("c%d", i%10), Name: "event_a", Timestamp: time.Now().UTC(), LatencyMs: float64(i)}})
+	}
+	if _, err := s.Apply(context.Background(), ops); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.ClickHouse = storeCfg
+	cfg.QueryMaxMemory = 1 << 10
+	ext, err := NewFactory().Create(context.Background(), testSettings(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ext.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	a := get(t, "http://"+ext.(*queryExtension).addr.String()+"/analytics/latency")
+	assertJSONEqual(t, a.body, `{"error":{"code":"memory_limit","message":"the query needs more memory than query_max_memory (1024 bytes) allows one query; narrow it (event_name, days) or raise query_max_memory"}}`)
+	if a.status != 503 {
+		t.Fatalf("status %d, want 503", a.status)
+	}
+}
+
 func assertJSONEqual(t *testing.T, got, want string) {
 	t.Helper()
 	var g, w any

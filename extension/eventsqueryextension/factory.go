@@ -17,6 +17,9 @@ const (
 	defaultEndpoint     = "localhost:8081"
 	defaultMaxLimit     = 1000
 	defaultQueryTimeout = 10 * time.Second
+	// defaultQueryMaxMemory bounds one read query: the embedded engine's
+	// queries share the collector's memory.
+	defaultQueryMaxMemory = 1 << 30
 )
 
 // NewFactory creates a factory for the eventsquery extension.
@@ -28,10 +31,11 @@ func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultEndpoint
 	return &Config{
-		ServerConfig: server,
-		ClickHouse:   storage.NewDefaultConfig(),
-		MaxLimit:     defaultMaxLimit,
-		QueryTimeout: defaultQueryTimeout,
+		ServerConfig:   server,
+		ClickHouse:     storage.NewDefaultConfig(),
+		MaxLimit:       defaultMaxLimit,
+		QueryTimeout:   defaultQueryTimeout,
+		QueryMaxMemory: defaultQueryMaxMemory,
 	}
 }
 

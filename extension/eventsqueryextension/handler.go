@@ -64,24 +64,29 @@ const (
 )
 
 type handler struct {
-	getReader    func(context.Context) (reader, error)
-	logger       *zap.Logger
-	maxLimit     int
-	queryTimeout time.Duration
-	limits       event.Limits
-	now          func() time.Time
+	getReader      func(context.Context) (reader, error)
+	logger         *zap.Logger
+	maxLimit       int
+	queryTimeout   time.Duration
+	queryMaxMemory uint64
+	limits         event.Limits
+	now            func() time.Time
 }
 
 func newHandler(cfg *Config, logger *zap.Logger, getReader func(context.Context) (reader, error)) *handler {
 	return &handler{
-		getReader:    getReader,
-		logger:       logger,
-		maxLimit:     cfg.MaxLimit,
-		queryTimeout: cfg.QueryTimeout,
-		limits:       event.DefaultLimits(),
-		now:          time.Now,
+		getReader:      getReader,
+		logger:         logger,
+		maxLimit:       cfg.MaxLimit,
+		queryTimeout:   cfg.QueryTimeout,
+		queryMaxMemory: cfg.QueryMaxMemory,
+		limits:         event.DefaultLimits(),
+		now:            time.Now,
 	}
 }
+
+// codeMemoryLimit is the error code of a read stopped by its memory bound.
+const codeMemoryLimit = "memory_limit"
 
 // paramError is a bad request parameter: 400 invalid_parameter.
 type paramError struct{ message string }
@@ -149,7 +154,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.writeError(w, req, err)
 		return
 	}
-	status, body, err := do(ctx, r)
+	status, body, err := do(storage.WithQueryMaxMemory(ctx, h.queryMaxMemory), r)
 	if err != nil {
 		h.writeError(w, req, err)
 		return
@@ -169,6 +174,10 @@ func (h *handler) writeError(w http.ResponseWriter, req *http.Request, err error
 		httpapi.WriteError(w, http.StatusBadRequest, httpapi.CodeInvalidParameter, pe.message)
 	case errors.Is(err, storage.ErrNotFound):
 		httpapi.WriteError(w, http.StatusNotFound, httpapi.CodeNotFound, "no event with this id (unknown or deleted)")
+	case errors.Is(err, storage.ErrQueryMemoryLimit):
+		// Not retryable as it is: the same read needs the same memory.
+		h.logger.Warn("query stopped by its memory limit", zap.String("path", req.URL.Path), zap.Uint64("query_max_memory", h.queryMaxMemory), zap.Error(err))
+		httpapi.WriteError(w, http.StatusServiceUnavailable, codeMemoryLimit, h.memoryLimitMessage())
 	case errors.Is(err, context.DeadlineExceeded):
 		h.logger.Warn("query timed out", zap.String("path", req.URL.Path), zap.Duration("query_timeout", h.queryTimeout), zap.Error(err))
 		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
@@ -182,6 +191,14 @@ func (h *handler) writeError(w http.ResponseWriter, req *http.Request, err error
 		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
 			"ClickHouse cannot answer now; retry later: "+err.Error(), retryAfter)
 	}
+}
+
+// memoryLimitMessage says which limit stopped a read and what helps.
+func (h *handler) memoryLimitMessage() string {
+	if h.queryMaxMemory == 0 {
+		return "the query needs more memory than ClickHouse allows one query (query_max_memory is 0: the engine's own limit applies); narrow it (event_name, days) or set query_max_memory"
+	}
+	return fmt.Sprintf("the query needs more memory than query_max_memory (%d bytes) allows one query; narrow it (event_name, days) or raise query_max_memory", h.queryMaxMemory)
 }
 
 func (h *handler) serveHealth(w http.ResponseWriter, req *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -555,6 +556,39 @@ func TestStoreFailures(t *testing.T) {
 				}
 				if code, _ := errorCode(t, a); code != "unavailable" {
 					t.Errorf("GET %s: code %q, want unavailable", p, code)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoryLimit: a read that the engine stopped at its memory bound is a
+// 503 memory_limit naming the bound, without Retry-After (the same read
+// fails again), on every route.
+func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
+	engineErr := fmt.Errorf("compute latency: %w: %w", storage.ErrQueryMemoryLimit,
+		errors.New("code: 241, message: Memory limit (for query) exceeded: would use 1.00 GiB"))
+	tests := []struct {
+		name  string
+		limit uint64
+		want  string
+	}{
+		{"configured", 1 << 20, "the query needs more memory than query_max_memory (1048576 bytes) allows one query; narrow it (event_name, days) or raise query_max_memory"},
+		{"engine's own", 0, "the query needs more memory than ClickHouse allows one query (query_max_memory is 0: the engine's own limit applies); narrow it (event_name, days) or set query_max_memory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newTestServer(t, &fakeReader{err: engineErr}, nil, func(c *Config) { c.QueryMaxMemory = tt.limit })
+			for _, p := range []string{"/analytics/latency", "/analytics/errors?event_name=x", "/analytics/sessions/top-errors", "/events/conversation/c1", "/event/e1"} {
+				a := do(t, srv, "GET", p)
+				if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") != "" {
+					t.Errorf("GET %s: %d Retry-After %q, want 503 without Retry-After", p, a.status, a.header.Get("Retry-After"))
+					continue
+				}
+				if code, msg := errorCode(t, a); code != "memory_limit" || msg != tt.want {
+					t.Errorf("GET %s: %s %q, want memory_limit %q", p, code, msg, tt.want)
 				}
 			}
 		})
