@@ -49,11 +49,11 @@ var largeGroupRows = []string{
 	"(if(upd, lat1, lat0), toUInt64(1 + upd), toInt8(-del))",
 }
 
-// largeGroupLatencies returns the latencies of the events left in the large
-// group.
-func largeGroupLatencies() []float64 {
+// largeGroupLatencies returns the latencies of the events left in a large
+// group of events creates.
+func largeGroupLatencies(events uint64) []float64 {
 	var out []float64
-	for n := uint64(0); n < largeGroupEvents; n++ {
+	for n := range events {
 		h := (n * 2654435761) % 4294967296
 		lat := float64(h%20000) / 10
 		if n%1000 == 3 {
@@ -78,15 +78,8 @@ func TestLatencyLargeGroup(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		db := s.dialect.Database
-		// Unmerged, as right after the inserts: every -1 row is read.
-		if err := s.conn.Exec(ctx, "SYSTEM STOP MERGES "+db+".events"); err != nil {
+		if err := insertLargeGroup(ctx, s, largeGroupEvents); err != nil {
 			t.Fatal(err)
-		}
-		start := time.Now().Add(-time.Hour).UnixMilli()
-		for _, rows := range largeGroupRows {
-			if err := s.conn.Exec(ctx, fmt.Sprintf(largeGroupSQL, db, start, largeGroupEvents, rows)); err != nil {
-				t.Fatal(err)
-			}
 		}
 		var cancelled uint64
 		if err := scanOne(ctx, s, "SELECT toUInt64(countIf(sign < 0)) FROM "+db+".events WHERE conversation = 'conv-large'", &cancelled); err != nil || cancelled != 48_000 {
@@ -95,7 +88,7 @@ func TestLatencyLargeGroup(t *testing.T) {
 		apply(t, s, createOp("s1", "conv-small", "small", base, 5, ""), createOp("s2", "conv-small", "small", base, 7, ""),
 			deleteOp("s2"))
 
-		vals := largeGroupLatencies()
+		vals := largeGroupLatencies(largeGroupEvents)
 		want := LatencyRow{EventName: "large", ConversationID: "conv-large", P95: exactQuantile(vals, 0.95), Count: uint64(len(vals))}
 		bounded := WithQueryMaxMemory(ctx, largeGroupMaxMemory)
 		for _, f := range []LatencyFilter{{}, {EventName: "large"}} {
@@ -124,6 +117,103 @@ func TestLatencyLargeGroup(t *testing.T) {
 			t.Fatalf("the previous query under max_memory_usage %d: %v, want ErrQueryMemoryLimit", largeGroupMaxMemory, err)
 		}
 	})
+}
+
+// insertLargeGroup writes a large group of events creates into events,
+// with merges stopped, as largeGroupSQL describes.
+func insertLargeGroup(ctx context.Context, s *Store, events uint64) error {
+	db := s.dialect.Database
+	// Unmerged, as right after the inserts: every -1 row is read.
+	if err := s.conn.Exec(ctx, "SYSTEM STOP MERGES "+db+".events"); err != nil {
+		return err
+	}
+	start := time.Now().Add(-time.Hour).UnixMilli()
+	for _, rows := range largeGroupRows {
+		if err := s.conn.Exec(ctx, fmt.Sprintf(largeGroupSQL, db, start, events, rows)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkLatencyGroupSize times the p95 over one group of each size (its
+// events created, 10% updated, 10% deleted, unmerged), the store's query
+// and the previous one, on both engines, and reports the memory each needs:
+// the smallest max_memory_usage under which it runs, found by bisection to
+// within 5% (MiB-needed). BENCHMARKS.md ("p95 latency at any group size")
+// has the figures:
+//
+//	CHDB_LIB=$PWD/.cache/chdb/libchdb.so go test -run '^$' -bench LatencyGroupSize -benchtime 3x ./internal/storage
+func BenchmarkLatencyGroupSize(b *testing.B) {
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			for _, events := range []uint64{5_000, 20_000, 240_000, 1_000_000} {
+				b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) {
+					s := openBenchStore(b, e)
+					ctx := context.Background()
+					if err := insertLargeGroup(ctx, s, events); err != nil {
+						b.Fatal(err)
+					}
+					for _, q := range []struct{ name, sql string }{
+						{"store", s.queries.latency},
+						{"previous", strings.ReplaceAll(previousLatencySQL, "{{.Database}}", s.dialect.Database)},
+					} {
+						b.Run(q.name, func(b *testing.B) {
+							run := func(ctx context.Context) error { return readAll(ctx, s, q.sql, "large", "large", 0, 0, 10) }
+							if err := run(ctx); err != nil {
+								b.Skipf("fails: %.300v", err)
+							}
+							for b.Loop() {
+								if err := run(ctx); err != nil {
+									b.Fatal(err)
+								}
+							}
+							b.ReportMetric(float64(memoryNeeded(b, run))/(1<<20), "MiB-needed")
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+// memoryNeeded returns the smallest max_memory_usage under which run
+// succeeds, to within 5%.
+func memoryNeeded(b *testing.B, run func(context.Context) error) uint64 {
+	ok := func(limit uint64) bool {
+		err := run(WithQueryMaxMemory(context.Background(), limit))
+		if err != nil && !errors.Is(err, ErrQueryMemoryLimit) {
+			b.Fatal(err)
+		}
+		return err == nil
+	}
+	lo, hi := uint64(0), uint64(1<<20)
+	for !ok(hi) {
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > hi/20 {
+		if mid := lo + (hi-lo)/2; ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// openBenchStore opens a store on a fresh database and drops it at the end.
+func openBenchStore(b *testing.B, e engine) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, e.cfg(b, fmt.Sprintf("bench_%d", time.Now().UnixNano())))
+	if err != nil {
+		b.Fatalf("open %s store: %v", e.name, err)
+	}
+	b.Cleanup(func() {
+		_ = s.conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+s.dialect.Database)
+		_ = s.Close()
+	})
+	return s
 }
 
 // scanOne scans the one row of a statement.
