@@ -97,21 +97,20 @@ func (c *embeddedConn) QueryIDs(ctx context.Context, query string, ids []string)
 // id that contains it lists the ids one by one instead.
 const idSeparator = ","
 
-// Insert sends the block inline as RowBinary data, after the statement's
-// FORMAT clause and a newline (the engine's API takes the statement with its
-// length, so the data may hold any byte): a binary format cannot be broken
-// by the values it carries, as a text format can by one wrongly escaped
-// quote.
+// Insert sends the block inline as JSONCompactEachRow data, after the
+// statement's FORMAT clause and a newline (appendJSONRows says why this
+// format): data in a well-defined encoding, never hand-escaped text, that
+// no value can break.
 func (c *embeddedConn) Insert(ctx context.Context, table string, columns []Column) error {
 	names := make([]string, len(columns))
 	for i, col := range columns {
 		names[i] = col.Name
 	}
 	head := "INSERT INTO " + table + " (" + strings.Join(names, ", ") +
-		") SETTINGS parallel_view_processing = 1 FORMAT RowBinary\n"
-	q := make([]byte, 0, len(head)+rowBinarySize(columns))
+		") SETTINGS parallel_view_processing = 1, precise_float_parsing = 1 FORMAT JSONCompactEachRow\n"
+	q := make([]byte, 0, len(head)+jsonRowsSize(columns))
 	q = append(q, head...)
-	q, err := appendRowBinary(q, columns)
+	q, err := appendJSONRows(q, columns)
 	if err != nil {
 		return fmt.Errorf("encode insert into %s: %w", table, err)
 	}
