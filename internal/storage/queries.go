@@ -40,11 +40,14 @@ type queryMaxMemoryKey struct{}
 // WithQueryMaxMemory returns a context under which the store's reads run
 // with the ClickHouse setting max_memory_usage = bytes, the engine's bound on
 // the memory of one query, on either engine (0 keeps the engine's own
-// setting). Past it the read fails with ErrQueryMemoryLimit instead of
-// growing the engine's memory, which for the embedded engine is the
-// collector's. The bound is per call, like clickhouse-go's per-query
-// settings, because it belongs to whoever serves the request (the query
-// API) rather than to the connection, which the exporter shares.
+// settings). An aggregation whose state outgrows half the bound spills to
+// temporary files on disk (max_bytes_before_external_group_by, at the ratio
+// ClickHouse recommends) and finishes, slower; past the bound the read fails
+// with ErrQueryMemoryLimit instead of growing the engine's memory, which for
+// the embedded engine is the collector's. The bound is per call, like
+// clickhouse-go's per-query settings, because it belongs to whoever serves
+// the request (the query API) rather than to the connection, which the
+// exporter shares.
 func WithQueryMaxMemory(ctx context.Context, bytes uint64) context.Context {
 	return context.WithValue(ctx, queryMaxMemoryKey{}, bytes)
 }
@@ -56,8 +59,13 @@ func WithQueryMaxMemory(ctx context.Context, bytes uint64) context.Context {
 // SETTINGS clause, which is where the embedded engine takes it from.
 func (s *Store) read(ctx context.Context, query string, args ...any) (Rows, error) {
 	if limit, _ := ctx.Value(queryMaxMemoryKey{}).(uint64); limit > 0 {
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_memory_usage": int(limit)}))
-		query += "\nSETTINGS max_memory_usage = " + strconv.FormatUint(limit, 10)
+		spill := limit / 2
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+			"max_memory_usage":                   int(limit),
+			"max_bytes_before_external_group_by": int(spill),
+		}))
+		query += "\nSETTINGS max_memory_usage = " + strconv.FormatUint(limit, 10) +
+			", max_bytes_before_external_group_by = " + strconv.FormatUint(spill, 10)
 	}
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
