@@ -29,12 +29,12 @@ func createDefaultConfig() component.Config {
 	queue := exporterhelper.NewDefaultQueueConfig()
 	// Few large inserts: ClickHouse wants thousands of rows per insert, and
 	// every batch costs one state lookup and one insert.
-	queue.Batch = configoptional.Some(exporterhelper.BatchConfig{
-		FlushTimeout: 200 * time.Millisecond,
-		Sizer:        exporterhelper.RequestSizerTypeItems,
-		MinSize:      5000,
-		MaxSize:      20000,
-	})
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.FlushTimeout = 200 * time.Millisecond
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize = 5000
+	batch.MaxSize = 20000
+	queue.Batch = configoptional.Some(batch)
 	// Batches are merged under one lock; two consumers overlap decoding one
 	// batch with writing the other.
 	queue.NumConsumers = 2

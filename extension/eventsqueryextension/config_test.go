@@ -61,7 +61,7 @@ func TestLoadConfig(t *testing.T) {
 		{"query_timeout", cfg.QueryTimeout, 5 * time.Second},
 		{"query_max_memory", cfg.QueryMaxMemory, uint64(268435456)},
 		{"write_timeout", cfg.ServerConfig.WriteTimeout, 20 * time.Second},
-		{"keepalive::idle_timeout", cfg.ServerConfig.IdleTimeout, 30 * time.Second},
+		{"keepalive::idle_timeout", cfg.ServerConfig.Keepalive.Get().IdleTimeout, 30 * time.Second},
 		{"clickhouse::endpoint", cfg.ClickHouse.Endpoint, "tcp://clickhouse:9000"},
 		{"clickhouse::username", cfg.ClickHouse.Username, "reader"},
 		{"clickhouse::password", string(cfg.ClickHouse.Password), "s3cret"},
