@@ -7,8 +7,9 @@ SHELL := /bin/bash
 ROOT        := $(abspath .)
 CACHE       := $(ROOT)/.cache
 GOBIN_DIR   := $(CACHE)/bin
-BUILDER     := $(GOBIN_DIR)/builder
 BUILDER_VER := v0.165.0
+# One directory per version: a builder left from an older pin is not reused.
+BUILDER     := $(CACHE)/builder/$(BUILDER_VER)/builder
 BINARY      := $(ROOT)/bin/otelcol-events
 DIST_DIR    := $(ROOT)/cmd/otelcol-events
 CHDB_LIB    := $(CACHE)/chdb/libchdb.so
@@ -70,7 +71,7 @@ chdb: ## install the embedded ClickHouse engine (libchdb) and print its path
 	@scripts/services.sh chdb
 
 $(BUILDER):
-	GOBIN=$(GOBIN_DIR) go install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VER)
+	GOBIN=$(dir $(BUILDER)) go install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VER)
 
 .PHONY: generate
 generate: $(BUILDER) ## regenerate cmd/otelcol-events from builder-config.yaml
