@@ -1,5 +1,6 @@
-# otelcol-events — the two commands of the README:
+# otelcol-events — the commands of the README:
 #   make run    start the single-node collector (embedded ClickHouse, API on :8080)
+#   make run-kafka  the same API through Kafka and a ClickHouse server (collector-config.yaml)
 #   make test   install and start every service, then run every test
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -30,6 +31,11 @@ help: ## list the targets
 .PHONY: run
 run: $(BINARY) chdb ## start the single-node collector (API on http://localhost:8080)
 	CHDB_LIB=$(CHDB_LIB) $(BINARY) --config $(ROOT)/config/single-node.yaml
+
+.PHONY: run-kafka
+run-kafka: $(BINARY) services ## start Kafka and ClickHouse, create the topic (KAFKA_TOPIC, KAFKA_PARTITIONS), run collector-config.yaml (API on http://localhost:8080)
+	scripts/services.sh topic
+	$(BINARY) --config $(ROOT)/collector-config.yaml
 
 .PHONY: test
 test: services chdb ## start the services and run every test (Go, end-to-end, Python, fuzz, benchmark smoke)

@@ -4,20 +4,33 @@
 #   Apache Kafka (KRaft, single combined broker+controller)  127.0.0.1:9092, controller 127.0.0.1:9093
 #   ClickHouse (Debian clickhouse-server package)            127.0.0.1:9000 (native), 127.0.0.1:8123 (HTTP)
 #
-# Usage: scripts/services.sh up | down [--purge] | purge | status | chdb | help
+# Usage: scripts/services.sh up | down [--purge] | purge | status | chdb | topic
+#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | help
 #
-#   up       install what is missing, start what is not answering, wait until both answer
-#            (a service that already answers is left alone), print how to reach them
+#   up       install what is missing (with Kafka's admin tools), start what is not answering,
+#            wait until both answer (a service that already answers is left alone), print how
+#            to reach them
 #   down     stop both (SIGTERM, then SIGKILL after a grace period); data is kept
 #   purge    stop both and delete their data (same as: down --purge)
 #   status   tell for each service whether it runs and answers (exit 1 unless both answer)
 #   chdb     put the embedded ClickHouse engine (npm @chdb/lib-linux-x64-gnu) into
 #            .cache/chdb/libchdb.so; the LAST line of stdout is its absolute path:
 #              CHDB_LIB=$(scripts/services.sh chdb | tail -n1)
+#   topic    make sure the collector's topic exists: create KAFKA_TOPIC (default events) with
+#            KAFKA_PARTITIONS (default 3) partitions and KAFKA_REPLICATION_FACTOR (default 1)
+#            if it is missing; fail if it has fewer than KAFKA_PARTITIONS partitions
+#   kafka-topics ARG...           Kafka's kafka-topics.sh (org.apache.kafka.tools.TopicCommand)
+#   kafka-consumer-groups ARG...  Kafka's kafka-consumer-groups.sh
+#            (org.apache.kafka.tools.consumer.group.ConsumerGroupCommand); both add
+#            --bootstrap-server KAFKA_BROKERS unless ARG has one, e.g. the storage tier's lag:
+#              scripts/services.sh kafka-consumer-groups --describe --group event-consumer-group
 #
-# All state lives under <repo>/.cache (git-ignored): Kafka jars in .cache/kafka/libs, services
-# in .cache/services/{kafka,clickhouse}, chDB in .cache/chdb. Progress messages go to stderr.
-# Environment: SERVICES_TIMEOUT (seconds to wait for a service to answer, default 90).
+# All state lives under <repo>/.cache (git-ignored): Kafka jars in .cache/kafka/libs, Kafka's
+# admin tools in .cache/kafka/tools, services in .cache/services/{kafka,clickhouse}, chDB in
+# .cache/chdb. Progress messages go to stderr.
+# Environment: SERVICES_TIMEOUT (seconds to wait for a service to answer, default 90);
+# KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR
+# for topic and the admin tools, with the meaning they have in the collector's configurations.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -46,6 +59,17 @@ KAFKA_JAVA=(java -Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$SCRIPT_DIR/kafka/log4j2.properties"
   "-Dkafka.logs.dir=$KAFKA_HOME" -cp "$KAFKA_LIBS/*")
+
+# Kafka's admin tools (kafka-topics.sh and friends), in a directory of their own: resolving
+# them never touches the jars of a running broker.
+KAFKA_TOOLS_POM="$SCRIPT_DIR/kafka/tools-pom.xml"
+KAFKA_TOOLS_LIBS="$CACHE/kafka/tools"
+KAFKA_TOOLS_STAMP="$KAFKA_TOOLS_LIBS/.stamp"
+# A short-lived client: small heap, serial GC, no optimising JIT: it starts sooner.
+KAFKA_TOOLS_JAVA=(java -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+  -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
+  -cp "$KAFKA_TOOLS_LIBS/*")
+KAFKA_BOOTSTRAP="${KAFKA_BROKERS:-$KAFKA_HOST:$KAFKA_PORT}"
 
 # --- ClickHouse ----------------------------------------------------------------------------
 CH_HOST=127.0.0.1
@@ -297,6 +321,54 @@ kafka_start() {
   KAFKA_STATE="started"
 }
 
+# kafka_tools_ready: the admin tools of the broker's Kafka version are in KAFKA_TOOLS_LIBS.
+kafka_tools_ready() {
+  [[ -f "$KAFKA_TOOLS_LIBS/kafka-tools-$KAFKA_VERSION.jar" && -f $KAFKA_TOOLS_STAMP &&
+    "$(<"$KAFKA_TOOLS_STAMP")" == "$KAFKA_VERSION $(sha256sum "$KAFKA_TOOLS_POM" | cut -d' ' -f1)" ]]
+}
+
+# ensure_kafka_tools: resolve kafka-tools (same version as the broker) and its runtime
+# dependencies with Maven, under a lock of its own (the tools run without the services lock).
+ensure_kafka_tools() {
+  kafka_tools_ready && return 0
+  local lock_fd
+  mkdir -p "$CACHE/kafka"
+  exec {lock_fd}>"$CACHE/kafka/.tools.lock"
+  flock -w 300 "$lock_fd" || die "another scripts/services.sh is still fetching Kafka's tools"
+  if ! kafka_tools_ready; then
+    command -v mvn >/dev/null 2>&1 || die "mvn (Maven) is needed to fetch Kafka's admin tools"
+    log "resolving Kafka $KAFKA_VERSION admin tools (kafka-tools) with Maven into $(rel "$KAFKA_TOOLS_LIBS")"
+    local tmp="$KAFKA_TOOLS_LIBS.tmp" mvn_log="$CACHE/kafka/mvn-tools.log"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    if ! mvn -q -B -f "$KAFKA_TOOLS_POM" dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" \
+      -DoutputDirectory="$tmp" -DincludeScope=runtime >"$mvn_log" 2>&1; then
+      tail_logs "$mvn_log"
+      die "Maven could not resolve $(rel "$KAFKA_TOOLS_POM"); see $(rel "$mvn_log")"
+    fi
+    [[ -f "$tmp/kafka-tools-$KAFKA_VERSION.jar" ]] ||
+      die "Maven did not produce kafka-tools-$KAFKA_VERSION.jar"
+    printf '%s %s\n' "$KAFKA_VERSION" "$(sha256sum "$KAFKA_TOOLS_POM" | cut -d' ' -f1)" >"$tmp/.stamp"
+    rm -rf "$KAFKA_TOOLS_LIBS"
+    mv "$tmp" "$KAFKA_TOOLS_LIBS"
+  fi
+  exec {lock_fd}>&-
+}
+
+# kafka_tool CLASS ARG...: run one of Kafka's admin tools with the machine's Java against
+# KAFKA_BOOTSTRAP, unless ARG names its own --bootstrap-server.
+kafka_tool() {
+  local class=$1 arg
+  shift
+  command -v java >/dev/null 2>&1 || die "java (17+) is needed to run Kafka's admin tools"
+  ensure_kafka_tools
+  for arg in "$@"; do
+    [[ $arg == --bootstrap-server || $arg == --bootstrap-server=* ]] &&
+      exec "${KAFKA_TOOLS_JAVA[@]}" "$class" "$@"
+  done
+  exec "${KAFKA_TOOLS_JAVA[@]}" "$class" --bootstrap-server "$KAFKA_BOOTSTRAP" "$@"
+}
+
 # --- ClickHouse ----------------------------------------------------------------------------
 
 ch_server_bin() { command -v clickhouse-server 2>/dev/null || echo /usr/sbin/clickhouse-server; }
@@ -357,6 +429,8 @@ Kafka $KAFKA_VERSION (KRaft, combined broker+controller, node 1, cluster id ${ka
   bootstrap servers  $KAFKA_HOST:$KAFKA_PORT (PLAINTEXT)   controller $KAFKA_HOST:$KAFKA_CONTROLLER_PORT
   pid $(pid_of "$KAFKA_PID" kafka.Kafka || echo '-')   config $(rel "$KAFKA_PROPS")   data $(rel "$KAFKA_DATA")
   log $(rel "$KAFKA_LOG")   (JVM output: $(rel "$KAFKA_OUT"))
+  admin tools  scripts/services.sh kafka-topics --list
+               scripts/services.sh kafka-consumer-groups --describe --group event-consumer-group
 ClickHouse $ch_ver: $CH_STATE
   native  $CH_HOST:$CH_TCP_PORT   e.g. clickhouse-client --host $CH_HOST --port $CH_TCP_PORT --query 'SELECT 1'
   http    http://$CH_HOST:$CH_HTTP_PORT/   user default, no password
@@ -383,6 +457,7 @@ cmd_up() {
     wait_until ClickHouse ch_answers "$CH_PID" clickhouse-server "$CH_LOG" "$CH_OUT"
     log "ClickHouse answers on $CH_HOST:$CH_TCP_PORT and $CH_HOST:$CH_HTTP_PORT"
   fi
+  ensure_kafka_tools
   print_info
   log "up: ready after $(($(now_ms) - start)) ms"
 }
@@ -421,6 +496,51 @@ cmd_status() {
     ok=1
   fi
   return "$ok"
+}
+
+# cmd_topic: create the collector's topic if it is missing, with the partition count its
+# configuration needs, rather than leave it to the broker's auto-creation (num.partitions).
+cmd_topic() {
+  local topic=${KAFKA_TOPIC:-events} want=${KAFKA_PARTITIONS:-3} rf=${KAFKA_REPLICATION_FACTOR:-1}
+  local out have state=exists
+  [[ $want =~ ^[1-9][0-9]*$ ]] || die "KAFKA_PARTITIONS must be a positive integer, not '$want'"
+  [[ $rf =~ ^[1-9][0-9]*$ ]] || die "KAFKA_REPLICATION_FACTOR must be a positive integer, not '$rf'"
+  # The admin client retries an unreachable broker for a minute; the local one is checked at once.
+  if [[ -z ${KAFKA_BROKERS:-} ]] && ! kafka_answers; then
+    die "Kafka does not answer on $KAFKA_HOST:$KAFKA_PORT; start it with: make services"
+  fi
+  ensure_kafka_tools
+  if ! out=$("${KAFKA_TOOLS_JAVA[@]}" org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "$KAFKA_BOOTSTRAP" --create --if-not-exists --topic "$topic" \
+    --partitions "$want" --replication-factor "$rf" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "could not create topic $topic on $KAFKA_BOOTSTRAP"
+  fi
+  [[ $out == *"Created topic"* ]] && state="created"
+  if ! out=$("${KAFKA_TOOLS_JAVA[@]}" org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "$KAFKA_BOOTSTRAP" --describe --topic "$topic" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "could not describe topic $topic on $KAFKA_BOOTSTRAP"
+  fi
+  # The summary line is "Topic: NAME<TAB>TopicId: ...<TAB>PartitionCount: N<TAB>..."; --topic
+  # is a regular expression, so only the line of exactly this name counts.
+  have=$(awk -F'\t' -v name="Topic: $topic" '$1 == name {
+      for (i = 2; i <= NF; i++) if (sub(/^PartitionCount: /, "", $i)) print $i }' <<<"$out")
+  [[ $have =~ ^[0-9]+$ ]] || {
+    printf '%s\n' "$out" >&2
+    die "no partition count for topic $topic in the output above"
+  }
+  echo "topic $topic on $KAFKA_BOOTSTRAP: $have partitions, $state (KAFKA_PARTITIONS=$want)"
+  if ((have < want)); then
+    die "topic $topic has $have partitions, fewer than KAFKA_PARTITIONS=$want. Either run the" \
+      "collector with KAFKA_PARTITIONS=$have, or add partitions while the ingest tier is stopped" \
+      "and the storage tier's lag is 0 (more partitions send some event ids to another" \
+      "partition, and an id must not be in two partitions while records of it wait):" \
+      "scripts/services.sh kafka-topics --alter --topic $topic --partitions $want"
+  fi
+  if ((have > want)); then
+    log "note: topic $topic has $have partitions, more than KAFKA_PARTITIONS=$want; run the collector with KAFKA_PARTITIONS=$have to use them all"
+  fi
 }
 
 chdb_ready() {
@@ -475,6 +595,12 @@ main() {
     purge) cmd_down --purge ;;
     status) cmd_status ;;
     chdb) cmd_chdb ;;
+    topic)
+      [[ $# -eq 0 ]] || die "usage: $0 topic (settings come from KAFKA_TOPIC, KAFKA_PARTITIONS, ...)"
+      cmd_topic
+      ;;
+    kafka-topics) kafka_tool org.apache.kafka.tools.TopicCommand "$@" ;;
+    kafka-consumer-groups) kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2
