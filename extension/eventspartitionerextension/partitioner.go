@@ -4,10 +4,10 @@ import (
 	"hash/fnv"
 	"strconv"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatautil"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/xpdata/xhash"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
@@ -26,7 +26,7 @@ func (e *partitionerExtension) GetPartitioner() kgo.Partitioner { return e.parti
 
 // bucketPartitioner knows the message key of every event bucket. With
 // partition_logs_by_resource_attributes, the kafka exporter keys each message
-// by the hash of its resource's attributes (pdatautil.MapHash), and the
+// by the hash of its resource's attributes (xhash.MapHash of pdata/xpdata), and the
 // components that build canonical records put exactly one attribute there,
 // event.partition = the bucket. A hash partitioner spreads b buckets over n
 // partitions unevenly (3 buckets often land on 2 of 3 partitions); this one
@@ -57,7 +57,7 @@ func newBucketPartitioner() *bucketPartitioner {
 func bucketKey(b int) [16]byte {
 	attrs := pcommon.NewMap()
 	attrs.PutStr(event.ResourceAttrPartition, strconv.Itoa(b))
-	return pdatautil.MapHash(attrs)
+	return xhash.MapHash(attrs)
 }
 
 func (p *bucketPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
