@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
-	"github.com/otelcol-events/otelcol-events/internal/groupcommit"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
@@ -28,21 +27,9 @@ type eventsExporter struct {
 	dropped      metric.Int64Counter
 	deadLettered metric.Int64Counter
 
-	// group applies the operations of concurrent pushes in one merge and one
-	// insert: pushes that arrive while an insert runs go together in the
-	// next one. Without a sending queue (the Kafka topology: the kafka
-	// receiver waits for each message's insert, one message at a time per
-	// partition), this is what turns the messages of all partitions into
-	// one insert instead of one each.
-	group *groupcommit.Committer[[]event.Operation]
-
 	mu    sync.Mutex
 	store *storage.Store
 }
-
-// maxGroupOperations bounds the operations of one grouped insert; a single
-// push larger than that goes alone.
-const maxGroupOperations = 50_000
 
 var (
 	outcomeChanged   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "changed")))
@@ -82,7 +69,6 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 // start connects and migrates the schema. A ClickHouse that is down at start
 // is not fatal: the queue keeps the data and every push tries again.
 func (e *eventsExporter) start(ctx context.Context, _ component.Host) error {
-	e.group = groupcommit.New(1, maxGroupOperations, 0, func(ops []event.Operation) int { return len(ops) }, e.apply)
 	if _, err := e.getStore(ctx); err != nil {
 		e.logger.Warn("ClickHouse is not reachable yet; data stays queued and is retried", zap.Error(err))
 	}
@@ -107,10 +93,6 @@ func (e *eventsExporter) getStore(ctx context.Context) (*storage.Store, error) {
 }
 
 func (e *eventsExporter) shutdown(context.Context) error {
-	if e.group != nil {
-		// After the queue has drained: no push can arrive any more.
-		e.group.Shutdown()
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.store == nil {
@@ -121,56 +103,41 @@ func (e *eventsExporter) shutdown(context.Context) error {
 	return err
 }
 
+// pushLogs merges and writes the operations of one request of the sending
+// queue: its batcher (sending_queue::batch) is what makes inserts large, in
+// every topology.
 func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	ops, letters := e.decode(ld)
+	if len(ops) == 0 && len(letters) == 0 {
+		return nil
+	}
+	store, err := e.getStore(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse: %w", err)
+	}
 	if len(ops) > 0 {
-		if err := e.group.Commit(ctx, ops); err != nil {
+		if err := e.apply(ctx, store, ops); err != nil {
 			return err
 		}
 	}
-	if len(letters) == 0 {
-		return nil
+	if len(letters) > 0 {
+		// After the operations: a failure here retries the whole request,
+		// and applying its operations again changes nothing.
+		if err := store.StoreDeadLetters(ctx, letters, time.Now()); err != nil {
+			return err
+		}
+		e.dropped.Add(ctx, int64(len(letters)))
+		e.deadLettered.Add(ctx, int64(len(letters)))
 	}
-	// After the operations: a failure here retries the whole push, and
-	// applying its operations again changes nothing.
-	store, err := e.getStore(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to ClickHouse: %w", err)
-	}
-	if err := store.StoreDeadLetters(ctx, letters, time.Now()); err != nil {
-		return err
-	}
-	e.dropped.Add(ctx, int64(len(letters)))
-	e.deadLettered.Add(ctx, int64(len(letters)))
 	return nil
 }
 
-// apply merges and writes the operations of one or more pushes. The pushes'
-// contexts differ and each waits for this call, so it runs under the
-// exporter's own timeout. A push that gave up waiting is retried by its
-// caller; applying its operations twice changes nothing.
-func (e *eventsExporter) apply(pushes [][]event.Operation, size int) error {
-	ctx := context.Background()
-	if e.cfg.TimeoutConfig.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.TimeoutConfig.Timeout)
-		defer cancel()
-	}
-	ops := pushes[0]
-	if len(pushes) > 1 {
-		ops = make([]event.Operation, 0, size)
-		for _, p := range pushes {
-			ops = append(ops, p...)
-		}
-	}
-	store, err := e.getStore(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to ClickHouse: %w", err)
-	}
+// apply merges and writes ops, isolating what the engine refuses on its own.
+func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []event.Operation) error {
 	res, err := store.Apply(ctx, ops)
 	if err != nil {
 		if !storage.Rejected(err) {
-			// The engine is unavailable: the whole batch is retried.
+			// The engine is unavailable: the whole request is retried.
 			return err
 		}
 		if res, err = e.isolate(ctx, store, ops, err); err != nil {

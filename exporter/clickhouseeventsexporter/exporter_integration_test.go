@@ -129,9 +129,8 @@ func TestShutdownWithoutStart(t *testing.T) {
 	}
 }
 
-// TestConcurrentPushesWithoutQueue: the Kafka topology's setting (no sending
-// queue, one push per Kafka message and partition at a time). Concurrent
-// pushes share inserts; each returns once its operations are stored.
+// TestConcurrentPushesWithoutQueue: concurrent pushes without a sending
+// queue each return once their operations are stored.
 func TestConcurrentPushesWithoutQueue(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Database = storagetest.ServerDatabase(t, "exporter_test")
