@@ -7,7 +7,6 @@ SHELL := /bin/bash
 
 ROOT        := $(abspath .)
 CACHE       := $(ROOT)/.cache
-GOBIN_DIR   := $(CACHE)/bin
 BUILDER_VER := v0.165.0
 # One directory per version: a builder left from an older pin is not reused.
 BUILDER     := $(CACHE)/builder/$(BUILDER_VER)/builder
