@@ -5,7 +5,7 @@
 #   ClickHouse (Debian clickhouse-server package)            127.0.0.1:9000 (native), 127.0.0.1:8123 (HTTP)
 #
 # Usage: scripts/services.sh up | down [--purge] | purge | status | chdb | topic
-#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | help
+#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | kafka-restart | help
 #
 #   up       install what is missing (with Kafka's admin tools), start what is not answering,
 #            wait until both answer (a service that already answers is left alone), print how
@@ -13,6 +13,7 @@
 #   down     stop both (SIGTERM, then SIGKILL after a grace period); data is kept
 #   purge    stop both and delete their data (same as: down --purge)
 #   status   tell for each service whether it runs and answers (exit 1 unless both answer)
+#   kafka-restart  stop the broker (SIGTERM) and start it again with its data (fault tests)
 #   chdb     put the embedded ClickHouse engine (npm @chdb/lib-linux-x64-gnu) into
 #            .cache/chdb/libchdb.so; the LAST line of stdout is its absolute path:
 #              CHDB_LIB=$(scripts/services.sh chdb | tail -n1)
@@ -479,6 +480,17 @@ cmd_down() {
   fi
 }
 
+# cmd_kafka_restart: stop the broker (SIGTERM, as an operator would) and start
+# it again, keeping its data; for the fault tests (test/e2e).
+cmd_kafka_restart() {
+  lock_services
+  stop Kafka "$KAFKA_PID" kafka.Kafka
+  KAFKA_STATE=""
+  kafka_start
+  wait_until Kafka kafka_answers "$KAFKA_PID" kafka.Kafka "$KAFKA_LOG" "$KAFKA_OUT"
+  log "Kafka answers again on $KAFKA_HOST:$KAFKA_PORT"
+}
+
 cmd_status() {
   local ok=0 pid meta ver
   if pid=$(pid_of "$KAFKA_PID" kafka.Kafka); then pid="running (pid $pid)"; else pid="not running"; fi
@@ -594,6 +606,7 @@ main() {
       ;;
     purge) cmd_down --purge ;;
     status) cmd_status ;;
+    kafka-restart) cmd_kafka_restart ;;
     chdb) cmd_chdb ;;
     topic)
       [[ $# -eq 0 ]] || die "usage: $0 topic (settings come from KAFKA_TOPIC, KAFKA_PARTITIONS, ...)"
