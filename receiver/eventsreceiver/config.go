@@ -68,9 +68,8 @@ type GroupCommitConfig struct {
 	// MinInterval is the least time between the starts of two calls of a
 	// worker: under load, a call carries the requests of a whole interval,
 	// while a request after a quiet interval goes at once. 0 takes only the
-	// requests already waiting. In front of the kafka exporter it sets the
-	// size of the messages, which the storage tier consumes one at a time
-	// per partition.
+	// requests already waiting. A non-zero interval is a deliberate wait;
+	// the shipped configurations set none.
 	MinInterval time.Duration `mapstructure:"min_interval"`
 }
 
