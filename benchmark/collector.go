@@ -30,6 +30,8 @@ type collectorProc struct {
 	// topic is the Kafka topic of a collector in the Kafka topology.
 	topic string
 	env   []string
+	// metricsURL is the collector's own Prometheus endpoint.
+	metricsURL string
 }
 
 // startOptions says how to start the collector.
@@ -166,6 +168,7 @@ func startCollectorOnce(ctx context.Context, o startOptions) (*collectorProc, er
 		p.env = append(p.env, k+"="+v)
 	}
 	p.baseURL = "http://127.0.0.1:" + env["API_PORT"]
+	p.metricsURL = "http://127.0.0.1:" + env["METRICS_PORT"] + "/metrics"
 
 	p.cmd = exec.Command(bin, "--config", cfg)
 	p.cmd.Env = append(os.Environ(), p.env...)

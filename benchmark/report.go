@@ -25,6 +25,7 @@ type report struct {
 	NotMeasured  []string          `json:"not_measured,omitempty"`
 	Phases       []phaseResult     `json:"phases"`
 	Freshness    *freshnessResult  `json:"freshness,omitempty"`
+	ConsumerLag  []lagReading      `json:"consumer_lag,omitempty"`
 	Queries      []phaseResult     `json:"queries,omitempty"`
 	Collector    *collectorStats   `json:"collector,omitempty"`
 	Verification *verification     `json:"verification,omitempty"`
@@ -147,6 +148,12 @@ func (r *report) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  rate %.0f/s target, %.0f/s achieved over %.1fs (%d events per request); %d sent, %d acked, %d failed%s\n",
 			f.TargetRate, f.AchievedRate, f.Seconds, f.BatchSize, f.Sent, f.Acked, f.Failed, errorSuffix(f.Errors, f.FirstError))
 		fmt.Fprintf(w, "  %d samples polled every %.0f ms: %s; never visible: %d\n", f.Samples, f.PollMs, latencyText(f.Visible), f.NeverVisible)
+	}
+	if len(r.ConsumerLag) > 0 {
+		fmt.Fprintf(w, "\nCONSUMER LAG (the kafka receiver's %s, all partitions)\n", lagMetric)
+		for _, l := range r.ConsumerLag {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
 	}
 	if len(r.Queries) > 0 {
 		fmt.Fprintln(w, "\nQUERIES")

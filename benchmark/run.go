@@ -21,6 +21,19 @@ type runner struct {
 	progress io.Writer
 	runID    string
 	mon      *rssMonitor // nil when the collector's pid is unknown
+	// metricsURL is the started collector's Prometheus endpoint in the Kafka
+	// topology, where the consumer lag is read after each phase; "" else.
+	metricsURL string
+}
+
+// recordLag reads the consumer lag after the phase named after.
+func (r *runner) recordLag(ctx context.Context, after string) {
+	if r.metricsURL == "" {
+		return
+	}
+	l := readLag(ctx, r.metricsURL, after, 30*time.Second)
+	r.say("  consumer lag %s", l)
+	r.rep.ConsumerLag = append(r.rep.ConsumerLag, l)
 }
 
 func (r *runner) fail(format string, args ...any) {
@@ -85,6 +98,9 @@ func (r *runner) execute(ctx context.Context) {
 			r.dropScratch(chConn, proc)
 		}()
 		base, pid, db = proc.baseURL, proc.pid(), proc.database
+		if cfg.topology == "kafka" {
+			r.metricsURL = proc.metricsURL
+		}
 		r.say("collector pid %d serving %s", pid, base)
 	}
 	r.rep.BaseURL, r.rep.Settings.Database = base, db
@@ -267,6 +283,9 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 		}
 		rep.Phases = append(rep.Phases, del)
 	}
+	if cfg.inserts > 0 {
+		r.recordLag(ctx, "insert, update, delete")
+	}
 	if cfg.batchEvents > 0 {
 		r.say("== batch: %d events in POST /events/batch calls of %d", cfg.batchEvents, cfg.batchSize)
 		r.mon.part("batch")
@@ -274,12 +293,14 @@ func (r *runner) runPhases(ctx context.Context, b *bench) {
 		ratios(&bh, ceilingClickHouse, ceilingHTTPBatch)
 		ratios(&be, ceilingClickHouse, ceilingHTTPBatch)
 		rep.Phases = append(rep.Phases, bh, be)
+		r.recordLag(ctx, "batch")
 	}
 
 	if b.l.fresh.count > 0 {
 		r.say("== freshness: %.0f events/s for %s, %d per call", cfg.freshRate, cfg.freshDuration, cfg.freshBatch)
 		r.mon.part("freshness")
 		rep.Freshness = b.runFreshness(ctx)
+		r.recordLag(ctx, "freshness")
 	}
 	if cfg.queryCount > 0 {
 		r.say("== queries: %d calls each", cfg.queryCount)
