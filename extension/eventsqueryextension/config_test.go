@@ -40,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatalf("the default config is invalid: %v", err)
 	}
-	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second || def.QueryMaxMemory != 1<<30 ||
+	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second || def.QueryMaxMemory != 2<<30 ||
 		def.ClickHouse.Endpoint != "tcp://localhost:9000" || def.ClickHouse.Database != "event_analytics" {
 		t.Errorf("unexpected defaults: %+v", def)
 	}

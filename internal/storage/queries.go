@@ -40,9 +40,9 @@ type queryMaxMemoryKey struct{}
 // WithQueryMaxMemory returns a context under which the store's reads run
 // with the ClickHouse setting max_memory_usage = bytes, the engine's bound on
 // the memory of one query, on either engine (0 keeps the engine's own
-// settings). An aggregation whose state outgrows half the bound spills to
-// temporary files on disk (max_bytes_before_external_group_by, at the ratio
-// ClickHouse recommends) and finishes, slower; past the bound the read fails
+// settings). An aggregation whose state outgrows a quarter of the bound
+// spills to temporary files on disk (max_bytes_before_external_group_by)
+// and finishes, slower; past the bound the read fails
 // with ErrQueryMemoryLimit instead of growing the engine's memory, which for
 // the embedded engine is the collector's. The bound is per call, like
 // clickhouse-go's per-query settings, because it belongs to whoever serves
@@ -59,7 +59,10 @@ func WithQueryMaxMemory(ctx context.Context, bytes uint64) context.Context {
 // SETTINGS clause, which is where the embedded engine takes it from.
 func (s *Store) read(ctx context.Context, query string, args ...any) (Rows, error) {
 	if limit, _ := ctx.Value(queryMaxMemoryKey{}).(uint64); limit > 0 {
-		spill := limit / 2
+		// A quarter, not the half ClickHouse suggests: reading blocks, the
+		// switch to a two-level table and the p95's arrays come on top
+		// (at a half of 1 GiB, the p95 over 10M events still reached the bound).
+		spill := limit / 4
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 			"max_memory_usage":                   int(limit),
 			"max_bytes_before_external_group_by": int(spill),
