@@ -26,8 +26,13 @@ import (
 //   - PREWHERE id = ?: select_state.sql's ORDER BY revision DESC LIMIT 1
 //     makes 26.x plan a top-K filter on revision as the PREWHERE and apply
 //     id = ? after reading; an explicit PREWHERE restores the point read.
-//   - latencyArraysSQL: the p95 without the inner GROUP BY per latency value
-//     and without quantileExactWeighted's hash map per group.
+//   - latencyCandidateList: p95 queries (the previous store query and
+//     the replacements measured for issue 16).
+//
+// The candidate tables are built and measured only with
+// READBENCH_TABLE_CANDIDATES=1: they take minutes to copy at 10M events,
+// and the proposals they measured are settled ("Read path" in
+// BENCHMARKS.md).
 
 // candidateTables are built from the versioned tables by buildCandidates:
 // each part of src is copied with INSERT ... SELECT *, as the
@@ -134,25 +139,61 @@ func (r *bench) conversationProjectionSQL(table, conv, settings string) string {
 // index on parts smaller than a million rows (the default threshold).
 const projectionIndexSettings = " SETTINGS min_table_rows_to_use_projection_index = 0"
 
-// latencyArraysSQL is a drop-in replacement of select_latency.sql (the same
-// columns; the time parameter is passed twice) over the table from. One
-// GROUP BY (name, conversation) whose state is a plain array of latencies,
-// the -1 rows stored negated (-inf for a -1 row of latency 0: latencies are
-// finite and >= 0, so negation is exact and the two kinds never mix). Once
-// sorted, the m -1 entries come first and the +1 values follow in ascending
-// order; n = (+1 count) - (-1 count) is the number of events left. When a
-// group has no -1 row (most groups) the p95 is the element at floor(0.95*n)
-// of the sorted values, as quantileExact picks it; otherwise the k-th
-// occurrence of a +1 value x is kept only when k exceeds the number of -1
-// rows of x (arrayEnumerateUniq numbers the occurrences), which leaves the
-// net multiset in order, and the same element is taken from it. Exact
-// (every -1 row has an equal +1 row in its group), and it runs on 18.16 too.
-// The filters take the form
-//
-//	(? = '' OR name = ?) AND (? = 0 OR event_time >= toDateTime(?))
-//
-// so that an unset one folds to true and its column is not read.
-const latencyArraysSQL = `SELECT name, conversation, p95, n FROM (
+// The p95 queries measured beside the store's select_latency.sql (hash
+// netting, then a sort of the kept values): drop-in replacements (the same
+// columns and parameters: the table, the event name or the empty string,
+// the first second of the window or 0, the limit), each exact: the value at
+// index floor(0.95 n) of the sorted net multiset of a (name, conversation)
+// group (quantileExact's position). Every -1 row has an equal +1 row in its
+// group, so the net count of every latency is >= 0.
+var latencyCandidateList = []latencyCandidate{
+	{"previous store query (quadratic netting)", latencyPreviousSQL, true},
+	{"candidate: one array, sorted netting when the group has -1 rows", latencySignedSQL, false},
+	{"candidate: net per (name, conversation, latency) first", latencyNetFirstSQL, false},
+	{"candidate: hash netting, arrayReduce quantileExact", latencyHash("arrayReduce('quantileExact(0.95)', " + latencyHashNet + ")"), false},
+}
+
+// latencyHashSQL nets without sorting: the -1 entries first, then for
+// each +1 entry its occurrence number among the entries of its value (o)
+// and among the +1 entries of its value (op), both by hashing
+// (arrayEnumerateUniq); the q -1 entries of the value come first, so o =
+// q + op and the entry is kept when op > q, that is 2 op > o. The p95 of
+// what is kept is quantileExact's, in linear time. -0 becomes 0, which
+// hashes differently.
+const latencyHashSQL = `SELECT name, conversation, p95, toUInt64(n) FROM (
+    SELECT name, conversation,
+           groupArray(if(sign > 0, latency_ms, if(latency_ms = 0, -inf, -latency_ms))) AS a,
+           arrayCount(x -> x < 0, a) AS m,
+           toInt64(length(a)) - 2 * toInt64(m) AS n,
+           arrayConcat(arrayFilter(x -> x < 0, a), arrayFilter(x -> x >= 0, a)) AS qp,
+           arrayMap(x -> if(x >= 0, if(x = 0, 0, x), if(x = -inf, 0, -x)), qp) AS v,
+           arrayMap(x -> x >= 0, qp) AS plus,
+           P95 AS p95
+    FROM %[1]s
+    WHERE (%[2]s = '' OR name = %[2]s) AND (%[3]d = 0 OR event_time >= toDateTime(%[3]d))
+    GROUP BY name, conversation
+    HAVING n > 0
+)
+ORDER BY p95 DESC, name, conversation
+LIMIT %[4]d`
+
+func latencyHash(p95 string) string { return strings.Replace(latencyHashSQL, "P95", p95, 1) }
+
+const latencyHashNet = `arrayFilter((x, p, o, op) -> p AND 2 * op > o, v, plus, arrayEnumerateUniq(v), arrayEnumerateUniq(v, plus))`
+
+type latencyCandidate struct {
+	name, sql string
+	// quadratic marks a query whose cost grows with the square of a
+	// group's size: it is not run on the skewed dataset.
+	quadratic bool
+}
+
+// latencyPreviousSQL is select_latency.sql before issue 16: one array per
+// group, the -1 rows stored negated (-inf for a -1 row of latency 0); a +1
+// value is kept only when its occurrence number exceeds the count of its
+// -1 rows, which countEqual finds by scanning the whole array once per
+// element: quadratic time and memory in the size of a group with -1 rows.
+const latencyPreviousSQL = `SELECT name, conversation, p95, toUInt64(n) FROM (
     SELECT name, conversation,
            arraySort(groupArray(if(sign > 0, latency_ms, if(latency_ms = 0, -inf, -latency_ms)))) AS a,
            arrayCount(x -> x < 0, a) AS m,
@@ -160,23 +201,69 @@ const latencyArraysSQL = `SELECT name, conversation, p95, n FROM (
            toUInt64(floor(0.95 * n)) + 1 AS k,
            if(m = 0, a[k], arrayFilter((x, o) -> o > countEqual(a, if(x = 0, -inf, -x)),
                                         arraySlice(a, m + 1), arrayEnumerateUniq(arraySlice(a, m + 1)))[k]) AS p95
-    FROM %s
-    WHERE (%s = '' OR name = %s) AND (%d = 0 OR event_time >= toDateTime(%d))
+    FROM %[1]s
+    WHERE (%[2]s = '' OR name = %[2]s) AND (%[3]d = 0 OR event_time >= toDateTime(%[3]d))
     GROUP BY name, conversation
     HAVING n > 0
 )
 ORDER BY p95 DESC, name, conversation
-LIMIT %d`
+LIMIT %[4]d`
 
-func (r *bench) latencyArrays(from, name string) string {
-	return fmt.Sprintf(latencyArraysSQL, from, quote(name), quote(name), 0, 0, latencyLimit)
+// latencySignedSQL keeps the previous query's single array (-1 rows
+// negated) and its shortcut for a group without -1 rows, and nets the other
+// groups in n log n: the absolute values and the signs sorted by value, the
+// running sum of the signs, and the first run end (the last element of a
+// run of equal values) whose running sum exceeds k. At a run end the
+// running sum is the net count of the values up to it, so that run's value
+// is the one at index k of the net multiset.
+const latencySignedSQL = `SELECT name, conversation, p95, toUInt64(n) FROM (
+    SELECT name, conversation,
+           sum(sign) AS n,
+           countIf(sign < 0) AS m,
+           arraySort(groupArray(if(sign > 0, latency_ms, if(latency_ms = 0, -inf, -latency_ms)))) AS a,
+           toInt64(floor(0.95 * n)) AS k,
+           arrayMap(x -> if(x >= 0, x, if(x = -inf, 0, -x)), a) AS l,
+           if(m = 0, a[k + 1], arrayElement(arraySort(l), arrayFirstIndex((c, x, next) -> c > k AND x != next,
+               arrayCumSum(arraySort((s, x) -> x, arrayMap(x -> if(x >= 0, 1, -1), a), l)),
+               arraySort(l), arrayPushBack(arrayPopFront(arraySort(l)), nan)))) AS p95
+    FROM %[1]s
+    WHERE (%[2]s = '' OR name = %[2]s) AND (%[3]d = 0 OR event_time >= toDateTime(%[3]d))
+    GROUP BY name, conversation
+    HAVING n > 0
+)
+ORDER BY p95 DESC, name, conversation
+LIMIT %[4]d`
+
+// latencyNetFirstSQL sums the signs per (name, conversation, latency)
+// first, keeps the positive counts, then takes the weighted quantile from
+// the running sum of the counts sorted by value.
+const latencyNetFirstSQL = `SELECT name, conversation, p95, toUInt64(n) FROM (
+    SELECT name, conversation,
+           sum(c) AS n,
+           toInt64(floor(0.95 * n)) AS k,
+           arraySort(groupArray(latency_ms))[arrayFirstIndex(s -> s > k,
+               arrayCumSum(arraySort((w, x) -> x, groupArray(c), groupArray(latency_ms))))] AS p95
+    FROM (
+        SELECT name, conversation, latency_ms, sum(sign) AS c
+        FROM %[1]s
+        WHERE (%[2]s = '' OR name = %[2]s) AND (%[3]d = 0 OR event_time >= toDateTime(%[3]d))
+        GROUP BY name, conversation, latency_ms
+        HAVING c > 0
+    )
+    GROUP BY name, conversation
+)
+ORDER BY p95 DESC, name, conversation
+LIMIT %[4]d`
+
+func latencySQL(text, from, name string) string {
+	return fmt.Sprintf(text, from, quote(name), 0, latencyLimit)
 }
 
-// checkLatencyArraysEdges runs latencyArraysSQL over a handful of rows
-// with the edge cases the generated data lacks (latency 0 and -0, a -1 row
-// of latency 0, a fully cancelled group, 0.95*n an integer) against the p95
-// of the net multiset computed here.
-func (r *bench) checkLatencyArraysEdges() {
+// checkLatencyEdges runs every p95 candidate over a handful of rows with
+// the edge cases the generated data lacks (latency 0, a -1 row of latency
+// 0, a fully cancelled group, 0.95*n an integer, a cancelled value equal to
+// a kept one) against the p95 of the net multiset computed by hand.
+func (r *bench) checkLatencyEdges() {
 	type row struct {
 		conv string
 		lat  float64
@@ -202,21 +289,53 @@ func (r *bench) checkLatencyArraysEdges() {
 	}
 	from := fmt.Sprintf("(SELECT name, conversation, latency_ms, toInt8(sign) AS sign, toDateTime(1) AS event_time FROM values('name String, conversation String, latency_ms Float64, sign Int8', %s))",
 		strings.Join(values, ", "))
-	got := map[string][2]float64{}
-	for _, g := range r.mustQuery(r.latencyArrays(from, "")) {
-		got[str(g[1])] = [2]float64{num(g[2]), num(g[3])}
-	}
 	// The net multisets and their quantileExact(0.95) (index floor(0.95*n)).
 	want := map[string][2]float64{"a": {1.5, 2}, "c": {20, 20}, "d": {7, 3}}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		r.b.Fatalf("latencyArraysSQL on the edge cases: got %v, want %v", got, want)
+	for _, c := range latencyCandidateList {
+		got := map[string][2]float64{}
+		for _, g := range r.mustQuery(latencySQL(c.sql, from, "")) {
+			got[str(g[1])] = [2]float64{num(g[2]), num(g[3])}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			r.b.Fatalf("%s on the edge cases: got %v, want %v", c.name, got, want)
+		}
 	}
 }
 
 // checkCandidates fails unless every candidate returns what its baseline
 // returns.
 func (r *bench) checkCandidates(p picks, name string) {
-	r.checkLatencyArraysEdges()
+	r.checkLatencyEdges()
+	if r.tableCandidates {
+		r.checkTableCandidates(p)
+	}
+	for _, c := range r.latencyCandidates() {
+		for _, n := range []string{"", name} {
+			got := r.mustQuery(latencySQL(c.sql, database+".events", n))
+			want := r.mustQuery(r.baselineLatency("quantileExact(0.95)(latency_ms)", n))
+			if fmt.Sprint(rawStrings(got)) != fmt.Sprint(rawStrings(want)) {
+				r.b.Fatalf("%s (event_name %q) differs from quantileExact over the append-only copy:\n%s\n%s", c.name, n, got, want)
+			}
+		}
+	}
+	r.logf("checked: every candidate returns what its baseline returns (p95 candidates = quantileExact(0.95) of the append-only copy)")
+}
+
+// latencyCandidates are the p95 queries to run on this dataset: the
+// quadratic one only on the uniform shape, whose groups are small.
+func (r *bench) latencyCandidates() []latencyCandidate {
+	var out []latencyCandidate
+	for _, c := range latencyCandidateList {
+		if !c.quadratic || r.d.shape == shapeUniform {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// checkTableCandidates fails unless the point reads and conversation pages
+// of the candidate tables return what their baselines return.
+func (r *bench) checkTableCandidates(p picks) {
 	for _, table := range []string{"event_state", "event_state_g1k"} {
 		got := r.mustQuery(r.pointReadPrewhere(table, p.ids[0]))
 		want := r.mustQuery(r.baselineEvent(p.ids[0]))
@@ -240,14 +359,6 @@ func (r *bench) checkCandidates(p picks, name string) {
 			r.b.Fatalf("conversation %s: %s\nbaseline %s\nin: %s", p.convs[0], got, want, q)
 		}
 	}
-	for _, n := range []string{"", name} {
-		got := r.mustQuery(r.latencyArrays(database+".events", n))
-		want := r.mustQuery(r.baselineLatency("quantileExact(0.95)(latency_ms)", n))
-		if fmt.Sprint(rawStrings(got)) != fmt.Sprint(rawStrings(want)) {
-			r.b.Fatalf("latencyArraysSQL(%q) differs from quantileExact over the append-only copy:\n%s\n%s", n, got, want)
-		}
-	}
-	r.logf("checked: every candidate returns what its baseline returns (p95 candidate = quantileExact(0.95) of the append-only copy)")
 }
 
 func column(rows [][]json.RawMessage, k int) []string {

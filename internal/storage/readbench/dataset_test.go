@@ -17,10 +17,18 @@ import (
 // way rather than derived from the versioned tables (the checks then compare
 // the two independently).
 //
-//   - conversations: events/10, event n belongs to sipHash64('conv', n) %
-//     conversations (Poisson-like, 10 events on average); a conversation
-//     starts at a uniform instant of the last 30 days and its events fall in
-//     the following hour.
+//   - conversations: events/10. In the uniform shape event n belongs to
+//     sipHash64('conv', n) % conversations (Poisson-like, 10 events on
+//     average). In the skewed shape it belongs to conversation
+//     floor(conversations^u) - 1, u uniform in [0, 1) from the same hash: a
+//     Zipf-like law in which conversation r holds about
+//     events * ln(1 + 1/(r+1)) / ln(conversations) events. With 10M events
+//     the largest holds ~500 000, the next five 100 000 to 300 000, about
+//     65 more over 10 000, and most of the rest one or a few events (the
+//     shape of one long agent conversation, or of a sender that puts
+//     everything under one id, beside ordinary traffic). A conversation
+//     starts at a uniform instant of the last 30 days and its events fall
+//     in the following hour.
 //   - 20 event names, skewed (the most frequent ~22%, the rarest ~1.2%).
 //   - latency: log-normal (median ~400 ms), clamped to 1..10000 ms, one
 //     decimal (100 000 possible values, so rows rarely share one).
@@ -40,9 +48,16 @@ var names = []string{
 	"checkout", "purchase", "feedback.thumbs_up", "feedback.thumbs_down", "error.client",
 }
 
+// Dataset shapes: how events spread over conversations.
+const (
+	shapeUniform = "uniform"
+	shapeSkewed  = "skewed"
+)
+
 // dataset describes one generated dataset.
 type dataset struct {
 	db            string
+	shape         string
 	events        uint64 // creates
 	conversations uint64
 	startMs       int64 // first instant of the 30-day window (Unix ms)
@@ -59,11 +74,15 @@ func (d *dataset) base(from, count uint64) string {
 		quoted[i] = "'" + n + "'"
 	}
 	const span = 30*86400000 - 3600000
+	conversation := fmt.Sprintf("sipHash64('conv', n) %% %d", d.conversations)
+	if d.shape == shapeSkewed {
+		conversation = fmt.Sprintf("toUInt64(floor(exp((sipHash64('conv', n) %% 4294967296) / 4294967296 * log(%d)))) - 1", d.conversations)
+	}
 	return fmt.Sprintf(`
 SELECT
     number AS n,
     UUIDNumToString(sipHash128('e', n)) AS id,
-    sipHash64('conv', n) %% %[3]d AS ci,
+    %[3]s AS ci,
     UUIDNumToString(sipHash128('c', ci)) AS conv,
     [%[4]s][1 + toUInt32(floor(20 * pow((sipHash64('n', n) %% 1000000) / 1e6, 2)))] AS name,
     toInt64(%[5]d + sipHash64('cs', ci) %% %[6]d + sipHash64('t', n) %% 3600000) AS ts_ms,
@@ -93,7 +112,7 @@ SELECT
     if(upd = 1, out1, out0) AS outf,
     if(upd = 1, fv2, CAST([], 'Array(UInt64)')) AS fvf,
     toUInt64(1 + upd) AS revf
-FROM numbers(%[1]d, %[2]d)`, from, count, d.conversations, strings.Join(quoted, ", "), d.startMs, span, updateRank)
+FROM numbers(%[1]d, %[2]d)`, from, count, conversation, strings.Join(quoted, ", "), d.startMs, span, updateRank)
 }
 
 // stateCols are the columns of event_state that select_state.sql reads, and

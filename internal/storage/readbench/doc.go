@@ -8,4 +8,7 @@
 //
 //	CHDB_LIB=$PWD/.cache/chdb/libchdb.so nice go test -run '^$' -bench ReadPath \
 //	    -benchtime 1x -timeout 60m ./internal/storage/readbench
+//
+// READBENCH_SHAPE=skewed generates heavy-tailed conversations instead of
+// uniform ones (a few of 10^5 to 10^6 events beside many small ones).
 package readbench // import "github.com/otelcol-events/otelcol-events/internal/storage/readbench"

@@ -36,11 +36,15 @@ import (
 //
 //	CHDB_LIB          libchdb.so (default <module root>/.cache/chdb/libchdb.so)
 //	READBENCH_EVENTS  creates (default 10000000)
+//	READBENCH_SHAPE   uniform (default) or skewed: how the events spread
+//	                  over conversations (dataset_test.go)
 //	READBENCH_RUNS    timed runs per read, after 2 warm-up runs (default 20)
 //	READBENCH_DIR     keep the engine's data here and reuse it on the next
 //	                  run with the same READBENCH_EVENTS (default: a
 //	                  temporary directory, removed at the end)
 //	READBENCH_REPORT  also write the report to this file
+//	READBENCH_TABLE_CANDIDATES=1  also build and time the candidate tables
+//	                  of candidates_test.go
 func BenchmarkReadPath(b *testing.B) {
 	for range b.N {
 		if b.N > 1 {
@@ -51,6 +55,9 @@ func BenchmarkReadPath(b *testing.B) {
 }
 
 const (
+	// queryMaxMemory is eventsqueryextension's default query_max_memory.
+	queryMaxMemory = 2 << 30
+
 	database = "readbench"
 	warmups  = 2
 	day      = 24 * time.Hour
@@ -78,6 +85,8 @@ type bench struct {
 	now   time.Time
 	runs  int
 	out   io.Writer
+	// tableCandidates: build and time the candidate tables.
+	tableCandidates bool
 }
 
 func (r *bench) logf(format string, args ...any) {
@@ -154,7 +163,11 @@ func runReport(b *testing.B) {
 
 	// The raw connection first, so that merges are stopped before the
 	// store touches a reused dataset; storage.Open then shares it.
-	conn, err := chdb.Open(lib, dir)
+	// Both with the engine settings the collector ships (a process runs
+	// one engine, with one set of settings).
+	cfg := storage.NewDefaultConfig()
+	cfg.Endpoint, cfg.ChdbLibrary, cfg.Database = "chdb://"+dir, lib, database
+	conn, err := chdb.Open(lib, dir, chdb.WithSettings(cfg.Embedded.Settings()), chdb.WithAllocator(cfg.Embedded.Allocator))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -162,13 +175,25 @@ func runReport(b *testing.B) {
 	if err := stopMerges(ctx, conn, database); err != nil {
 		b.Fatal(err)
 	}
-	store, err := storage.Open(ctx, storage.Config{Endpoint: "chdb://" + dir, ChdbLibrary: lib, Database: database})
+	store, err := storage.Open(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = store.Close() }()
-	r := &bench{b: b, ctx: ctx, conn: conn, store: store, runs: runs, out: out}
-	r.d = dataset{db: database, events: events, conversations: max(1, events/10)}
+	// The store's reads run under the query API's default memory bound
+	// (eventsqueryextension's query_max_memory); the p95 is also timed
+	// without it.
+	r := &bench{b: b, ctx: storage.WithQueryMaxMemory(ctx, queryMaxMemory), conn: conn, store: store, runs: runs, out: out,
+		tableCandidates: os.Getenv("READBENCH_TABLE_CANDIDATES") == "1"}
+	shape := os.Getenv("READBENCH_SHAPE")
+	switch shape {
+	case "":
+		shape = shapeUniform
+	case shapeUniform, shapeSkewed:
+	default:
+		b.Fatalf("READBENCH_SHAPE=%q: want %s or %s", shape, shapeUniform, shapeSkewed)
+	}
+	r.d = dataset{db: database, shape: shape, events: events, conversations: max(1, events/10)}
 
 	tt := r.mustQuery("SELECT type FROM system.columns WHERE database = '" + database + "' AND table = 'events' AND name = 'event_time'")
 	if len(tt) != 1 {
@@ -178,7 +203,7 @@ func runReport(b *testing.B) {
 
 	var meta [][]json.RawMessage
 	if len(r.mustQuery("SELECT 1 FROM system.tables WHERE database = '"+database+"' AND name = 'readbench_meta'")) == 1 {
-		meta = r.mustQuery("SELECT events, start_ms FROM " + database + ".readbench_meta LIMIT 1")
+		meta = r.mustQuery("SELECT events, start_ms, shape FROM " + database + ".readbench_meta LIMIT 1")
 	}
 	if len(meta) == 0 {
 		if n := r.mustQuery("SELECT count() FROM " + database + ".events"); num(n[0][0]) != 0 {
@@ -186,28 +211,32 @@ func runReport(b *testing.B) {
 		}
 		r.now = time.Now().UTC().Truncate(time.Second)
 		r.d.startMs = r.now.Add(-30 * day).UnixMilli()
-		r.logf("generating %d events in %s (merges stopped)", events, dir)
+		r.logf("generating %d events (%s) in %s (merges stopped)", events, shape, dir)
 		if err := r.d.generate(ctx, conn, r.logf); err != nil {
 			b.Fatal(err)
 		}
-		r.mustQuery(fmt.Sprintf("CREATE TABLE %s.readbench_meta (events UInt64, start_ms Int64) ENGINE = MergeTree ORDER BY tuple()", database))
-		r.mustQuery(fmt.Sprintf("INSERT INTO %s.readbench_meta VALUES (%d, %d)", database, events, r.d.startMs))
+		r.mustQuery(fmt.Sprintf("CREATE TABLE %s.readbench_meta (events UInt64, start_ms Int64, shape String) ENGINE = MergeTree ORDER BY tuple()", database))
+		r.mustQuery(fmt.Sprintf("INSERT INTO %s.readbench_meta VALUES (%d, %d, %s)", database, events, r.d.startMs, quote(shape)))
 	} else {
-		if uint64(num(meta[0][0])) != events {
-			b.Fatalf("%s holds a dataset of %s events, not %d: remove it or set READBENCH_EVENTS", dir, meta[0][0], events)
+		if uint64(num(meta[0][0])) != events || str(meta[0][2]) != shape {
+			b.Fatalf("%s holds a %s dataset of %s events, not a %s one of %d: remove it or set READBENCH_EVENTS and READBENCH_SHAPE",
+				dir, str(meta[0][2]), meta[0][0], shape, events)
 		}
 		r.d.startMs = int64(num(meta[0][1]))
 		r.now = time.UnixMilli(r.d.startMs).Add(30 * day).UTC()
-		r.logf("reusing the dataset of %d events in %s", events, dir)
+		r.logf("reusing the %s dataset of %d events in %s", shape, events, dir)
 	}
 	generated := time.Since(began)
 
 	r.logf("engine: chDB %s (embedded, %s), max_threads %s", store.ServerVersion(), filepath.Base(lib),
 		str(r.mustQuery("SELECT value FROM system.settings WHERE name = 'max_threads'")[0][0]))
 	r.describeTables()
+	r.describeGroups()
 	p := r.picks(warmups + r.runs)
 	r.check(p)
-	r.buildCandidates()
+	if r.tableCandidates {
+		r.buildCandidates()
+	}
 	r.checkCandidates(p, names[0])
 	r.warmPageCache(dir)
 
@@ -255,6 +284,16 @@ FROM system.parts WHERE database = '` + database + `' AND active GROUP BY table 
 	for _, row := range rows {
 		r.logf("| %s | %s | %s | %s |", str(row[0]), str(row[1]), str(row[2]), str(row[3]))
 	}
+}
+
+// describeGroups prints how the visible events spread over conversations
+// and over the (name, conversation) groups of the p95.
+func (r *bench) describeGroups() {
+	conv := r.mustQuery(`SELECT count(), max(n), quantileExact(0.5)(n), quantileExact(0.99)(n), countIf(n >= 10000), countIf(n >= 100000)
+FROM (SELECT count() AS n FROM ` + database + `.events_plain GROUP BY conversation)`)[0]
+	groups := r.mustQuery(`SELECT count(), max(n) FROM (SELECT count() AS n FROM ` + database + `.events_plain GROUP BY name, conversation)`)[0]
+	r.logf("\nconversations: %s (events per conversation: median %s, p99 %s, max %s; %s with >= 10 000, %s with >= 100 000); (name, conversation) groups: %s, the largest %s events",
+		str(conv[0]), str(conv[2]), str(conv[3]), str(conv[1]), str(conv[4]), str(conv[5]), str(groups[0]), str(groups[1]))
 }
 
 // check fails the benchmark unless the versioned tables hold the final state
@@ -320,14 +359,13 @@ func (r *bench) check(p picks) {
 			r.b.Fatalf("ErrorCounts(%s) misses %v", name, want)
 		}
 	}
-	// p95: the same quantile definition (quantileExactWeighted with weight
-	// 1 over the plain rows); quantileExact picks one position higher when
-	// 0.95*n is an integer.
+	// p95: the same quantile definition, quantileExact's (the value at
+	// index floor(0.95 n) of the sorted values).
 	lat, err := r.store.Latency(r.ctx, storage.LatencyFilter{}, latencyLimit)
 	if err != nil {
 		r.b.Fatal(err)
 	}
-	rows = r.mustQuery(r.baselineLatency("quantileExactWeighted(0.95)(latency_ms, 1)", ""))
+	rows = r.mustQuery(r.baselineLatency("quantileExact(0.95)(latency_ms)", ""))
 	if len(lat) != len(rows) {
 		r.b.Fatalf("Latency: %d rows, baseline %d", len(lat), len(rows))
 	}
@@ -454,38 +492,63 @@ func (r *bench) rawRun(sql func(i int) string) func(i int) error {
 
 func (r *bench) endpoints(p picks) []endpoint {
 	name := func(i int) string { return names[i%len(names)] }
+	// tables returns the variants on candidate tables when they are built.
+	tables := func(vs ...variant) []variant {
+		if r.tableCandidates {
+			return vs
+		}
+		return nil
+	}
+	latencyVariants := func(eventName func(i int) string) []variant {
+		vs := []variant{
+			{"store (select_latency.sql)", func(i int) error {
+				_, err := r.store.Latency(r.ctx, storage.LatencyFilter{EventName: eventName(i)}, latencyLimit)
+				return err
+			}},
+			{"store without a memory bound", func(i int) error {
+				_, err := r.store.Latency(storage.WithQueryMaxMemory(r.ctx, 0), storage.LatencyFilter{EventName: eventName(i)}, latencyLimit)
+				return err
+			}},
+		}
+		for _, c := range r.latencyCandidates() {
+			vs = append(vs, variant{c.name, r.rawRun(func(i int) string { return latencySQL(c.sql, database+".events", eventName(i)) })})
+		}
+		return vs
+	}
 	return []endpoint{
 		{
 			name: "GET /event/{id}", target: 2,
-			variants: []variant{
+			variants: append([]variant{
 				{"store (select_state.sql)", func(i int) error {
 					_, err := r.store.Event(r.ctx, p.ids[i])
 					return err
 				}},
-				{"candidate: PREWHERE id = ?", r.rawRun(func(i int) string { return r.pointReadPrewhere("event_state", p.ids[i]) })},
-				{"candidate: PREWHERE, index_granularity 1024", r.rawRun(func(i int) string { return r.pointReadPrewhere("event_state_g1k", p.ids[i]) })},
-			},
+			}, tables(
+				variant{"candidate: PREWHERE id = ?", r.rawRun(func(i int) string { return r.pointReadPrewhere("event_state", p.ids[i]) })},
+				variant{"candidate: PREWHERE, index_granularity 1024", r.rawRun(func(i int) string { return r.pointReadPrewhere("event_state_g1k", p.ids[i]) })},
+			)...),
 			base:     r.rawRun(func(i int) string { return r.baselineEvent(p.ids[i]) }),
 			baseName: "point read on state_plain (ORDER BY id)",
 		},
 		{
 			name: "conversation, first page", target: 2,
-			variants: []variant{
+			variants: append([]variant{
 				{"store (events page + event_state IN)", func(i int) error {
 					_, err := r.store.Conversation(r.ctx, p.convs[i], nil, conversationLimit)
 					return err
 				}},
-				{"candidate: index_granularity 1024 on both, PREWHERE", func(i int) error {
+			}, tables(
+				variant{"candidate: index_granularity 1024 on both, PREWHERE", func(i int) error {
 					_, err := r.conversationTwoReads("events_g1k", "event_state_g1k", p.convs[i])
 					return err
 				}},
-				{"candidate: event_state granularity 1024 + projection of full rows by conversation, one read", r.rawRun(func(i int) string {
+				variant{"candidate: event_state granularity 1024 + projection of full rows by conversation, one read", r.rawRun(func(i int) string {
 					return r.conversationProjectionSQL("event_state_pjg", p.convs[i], "")
 				})},
-				{"candidate: event_state granularity 1024 + _part_offset projection by conversation, one read", r.rawRun(func(i int) string {
+				variant{"candidate: event_state granularity 1024 + _part_offset projection by conversation, one read", r.rawRun(func(i int) string {
 					return r.conversationProjectionSQL("event_state_pxg", p.convs[i], projectionIndexSettings)
 				})},
-			},
+			)...),
 			base:     r.rawRun(func(i int) string { return r.baselineConversation(p.convs[i]) }),
 			baseName: "range read on conv_plain (full rows, ORDER BY conversation_id, ts_ms, id)",
 		},
@@ -502,25 +565,13 @@ func (r *bench) endpoints(p picks) []endpoint {
 		},
 		{
 			name: "p95 latency, all names", target: 1.5,
-			variants: []variant{
-				{"store (select_latency.sql)", func(int) error {
-					_, err := r.store.Latency(r.ctx, storage.LatencyFilter{}, latencyLimit)
-					return err
-				}},
-				{"candidate: one array per group, unset filters folded", r.rawRun(func(int) string { return r.latencyArrays(database+".events", "") })},
-			},
+			variants: latencyVariants(func(int) string { return "" }),
 			base:     r.rawRun(func(int) string { return r.baselineLatency("quantileExact(0.95)(latency_ms)", "") }),
 			baseName: "quantileExact(0.95) GROUP BY name, conversation on events_plain",
 		},
 		{
 			name: "p95 latency, one name", target: 1.5,
-			variants: []variant{
-				{"store (select_latency.sql)", func(i int) error {
-					_, err := r.store.Latency(r.ctx, storage.LatencyFilter{EventName: name(i)}, latencyLimit)
-					return err
-				}},
-				{"candidate: one array per group, unset filters folded", r.rawRun(func(i int) string { return r.latencyArrays(database+".events", name(i)) })},
-			},
+			variants: latencyVariants(name),
 			base:     r.rawRun(func(i int) string { return r.baselineLatency("quantileExact(0.95)(latency_ms)", name(i)) }),
 			baseName: "the same WHERE name = X",
 		},
