@@ -165,7 +165,7 @@ func (s *Store) StoreDeadLetters(ctx context.Context, letters []DeadLetter, now 
 
 // DeadLetters returns up to limit dead letters, newest first.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
-	rows, err := s.conn.Query(ctx, s.queries.deadLetters, limit)
+	rows, err := s.read(ctx, s.queries.deadLetters, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
 	}

@@ -58,6 +58,17 @@ func WithQueryMaxMemory(ctx context.Context, bytes uint64) context.Context {
 // (18.16 does not apply a SETTINGS clause to the query's memory), and in a
 // SETTINGS clause, which is where the embedded engine takes it from.
 func (s *Store) read(ctx context.Context, query string, args ...any) (Rows, error) {
+	ctx, query = withMemoryBound(ctx, query)
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return engineRows{rows}, nil
+}
+
+// withMemoryBound adds the memory bound of ctx, if any, to a read statement
+// (see read).
+func withMemoryBound(ctx context.Context, query string) (context.Context, string) {
 	if limit, _ := ctx.Value(queryMaxMemoryKey{}).(uint64); limit > 0 {
 		// A quarter, not the half ClickHouse suggests: reading blocks, the
 		// switch to a two-level table and the p95's arrays come on top
@@ -70,11 +81,7 @@ func (s *Store) read(ctx context.Context, query string, args ...any) (Rows, erro
 		query += "\nSETTINGS max_memory_usage = " + strconv.FormatUint(limit, 10) +
 			", max_bytes_before_external_group_by = " + strconv.FormatUint(spill, 10)
 	}
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, engineError(err)
-	}
-	return engineRows{rows}, nil
+	return ctx, query
 }
 
 // engineRows marks the memory-limit errors of a result streamed by the

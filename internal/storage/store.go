@@ -182,10 +182,14 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 // loadStates returns the stored state of each id that has one.
 func (s *Store) loadStates(ctx context.Context, ids []string) (map[string]*event.State, error) {
 	states := make(map[string]*event.State, len(ids))
-	rows, err := s.conn.QueryIDs(ctx, s.queries.states, ids)
+	// Under a read's memory bound when a read asks (a conversation page);
+	// the exporter's merges carry none.
+	ctx, query := withMemoryBound(ctx, s.queries.states)
+	rows, err := s.conn.QueryIDs(ctx, query, ids)
 	if err != nil {
-		return nil, fmt.Errorf("look up the state of %d ids: %w", len(ids), err)
+		return nil, fmt.Errorf("look up the state of %d ids: %w", len(ids), engineError(err))
 	}
+	rows = engineRows{rows}
 	defer rows.Close()
 	for rows.Next() {
 		st, err := scanState(rows)
