@@ -37,14 +37,16 @@ func startWithoutQueue(t *testing.T, cfg *Config) exporter.Logs {
 	return exp
 }
 
-func TestExporterWritesThroughThePipeline(t *testing.T) {
-	database := storagetest.ServerDatabase(t, "exporter_test")
+// forEachEngine runs test with the default config on one database of each
+// engine: the ClickHouse server of `make services` and the embedded engine.
+func forEachEngine(t *testing.T, databasePrefix string, test func(t *testing.T, cfg *Config)) {
+	database := storagetest.ServerDatabase(t, databasePrefix)
 	for _, engine := range []struct {
 		name string
-		set  func(*Config)
+		set  func(*testing.T, *Config)
 	}{
-		{"server", func(c *Config) { c.Endpoint = "tcp://127.0.0.1:9000" }},
-		{"embedded", func(c *Config) {
+		{"server", func(_ *testing.T, c *Config) { c.Endpoint = "tcp://127.0.0.1:9000" }},
+		{"embedded", func(t *testing.T, c *Config) {
 			c.Endpoint = "chdb://" + t.TempDir()
 			c.ChdbLibrary = chdbtest.Library(t)
 		}},
@@ -52,53 +54,59 @@ func TestExporterWritesThroughThePipeline(t *testing.T) {
 		t.Run(engine.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Database = database
-			engine.set(cfg)
-			exp := startWithoutQueue(t, cfg)
-			clock := event.NewClock()
-			ts := time.Now().UTC().Truncate(time.Millisecond)
-			ld, lrs := event.NewLogs()
-			create := event.Operation{Op: event.OpCreate, ID: "e1", Version: clock.Next(), Set: event.AllFields,
-				Event: event.Event{ConversationID: "c1", Name: "event_a", Timestamp: ts, Input: "hi", Output: "ho", LatencyMs: 12}}
-			update := event.Operation{Op: event.OpUpdate, ID: "e1", Version: clock.Next(),
-				Set: event.Fields(0).With(event.FieldError), Event: event.Event{Error: "timeout"}}
-			create.MarshalLogRecord(lrs.AppendEmpty(), ts)
-			update.MarshalLogRecord(lrs.AppendEmpty(), ts)
-			lrs.AppendEmpty().Attributes().PutStr("not", "canonical") // dropped, counted
-			if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
-				t.Fatal(err)
-			}
-			// Redelivery of the same data changes nothing.
-			again := plog.NewLogs()
-			ld.CopyTo(again)
-			if err := exp.ConsumeLogs(context.Background(), again); err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-
-			readCfg := cfg.Config
-			store, err := storage.Open(context.Background(), readCfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			got, err := store.Event(context.Background(), "e1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Error != "timeout" || got.Input != "hi" || got.LatencyMs != 12 {
-				t.Fatalf("stored %+v", got)
-			}
-			events, err := store.Conversation(context.Background(), "c1", nil, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) != 1 {
-				t.Fatalf("conversation has %d events after a replay, want 1", len(events))
-			}
+			engine.set(t, cfg)
+			test(t, cfg)
 		})
 	}
+}
+
+func TestExporterWritesThroughThePipeline(t *testing.T) {
+	forEachEngine(t, "exporter_test", func(t *testing.T, cfg *Config) {
+		exp := startWithoutQueue(t, cfg)
+		clock := event.NewClock()
+		ts := time.Now().UTC().Truncate(time.Millisecond)
+		ld, lrs := event.NewLogs()
+		create := event.Operation{Op: event.OpCreate, ID: "e1", Version: clock.Next(), Set: event.AllFields,
+			Event: event.Event{ConversationID: "c1", Name: "event_a", Timestamp: ts, Input: "hi", Output: "ho", LatencyMs: 12}}
+		update := event.Operation{Op: event.OpUpdate, ID: "e1", Version: clock.Next(),
+			Set: event.Fields(0).With(event.FieldError), Event: event.Event{Error: "timeout"}}
+		create.MarshalLogRecord(lrs.AppendEmpty(), ts)
+		update.MarshalLogRecord(lrs.AppendEmpty(), ts)
+		lrs.AppendEmpty().Attributes().PutStr("not", "canonical") // dropped, counted
+		if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		// Redelivery of the same data changes nothing.
+		again := plog.NewLogs()
+		ld.CopyTo(again)
+		if err := exp.ConsumeLogs(context.Background(), again); err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+
+		readCfg := cfg.Config
+		store, err := storage.Open(context.Background(), readCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		got, err := store.Event(context.Background(), "e1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Error != "timeout" || got.Input != "hi" || got.LatencyMs != 12 {
+			t.Fatalf("stored %+v", got)
+		}
+		events, err := store.Conversation(context.Background(), "c1", nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 {
+			t.Fatalf("conversation has %d events after a replay, want 1", len(events))
+		}
+	})
 }
 
 func TestExporterStartsWithClickHouseDown(t *testing.T) {

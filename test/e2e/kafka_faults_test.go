@@ -247,10 +247,18 @@ func (l *kafkaLoad) run(t *testing.T, urls []string, at func(sent int64)) {
 }
 
 // check waits until ClickHouse holds exactly the state the acknowledged
-// operations imply: one net analytics row per visible event with its error
-// flag, none for a deleted one, and no other id; reads through the API
-// agree on a sample.
+// operations imply (checkStoredState).
 func (l *kafkaLoad) check(t *testing.T, database, baseURL string) {
+	t.Helper()
+	checkStoredState(t, database, baseURL, l.want, l.unknown)
+}
+
+// checkStoredState waits until ClickHouse holds exactly want: one net
+// analytics row per visible event with its error flag, none for a deleted
+// one, and none for an id never written; an id in unknown (a refused write
+// that may or may not be stored) may have at most one. Reads through the API
+// agree on a sample.
+func checkStoredState(t *testing.T, database, baseURL string, want map[string]*event.State, unknown map[string]bool) {
 	t.Helper()
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{storagetest.ServerAddr}})
 	if err != nil {
@@ -276,16 +284,14 @@ func (l *kafkaLoad) check(t *testing.T, database, baseURL string) {
 			}
 			got[id], gotErr[id] = n, isErr
 		}
-		for id := range l.unknown {
-			// A refused operation may or may not have been stored: at most
-			// one visible row, never a duplicate.
+		for id := range unknown {
 			if got[id] > 1 || got[id] < 0 {
 				return fmt.Sprintf("%s: %d analytics rows net after a refused write", id, got[id])
 			}
 			delete(got, id)
 		}
-		for id, st := range l.want {
-			if l.unknown[id] {
+		for id, st := range want {
+			if unknown[id] {
 				continue
 			}
 			wantN := int64(0)
@@ -293,7 +299,7 @@ func (l *kafkaLoad) check(t *testing.T, database, baseURL string) {
 				wantN = 1
 			}
 			if got[id] != wantN {
-				return fmt.Sprintf("%s: %d analytics rows net, want %d (of %d ids)", id, got[id], wantN, len(l.want))
+				return fmt.Sprintf("%s: %d analytics rows net, want %d (of %d ids)", id, got[id], wantN, len(want))
 			}
 			if st.Visible() && (gotErr[id] == 1) != (st.Error != "") {
 				return fmt.Sprintf("%s: is_error %d, want error %q", id, gotErr[id], st.Error)
@@ -308,8 +314,8 @@ func (l *kafkaLoad) check(t *testing.T, database, baseURL string) {
 		return ""
 	})
 	i := 0
-	for id, st := range l.want {
-		if i++; i%17 != 0 || l.unknown[id] {
+	for id, st := range want {
+		if i++; i%17 != 0 || unknown[id] {
 			continue
 		}
 		r := call(t, "GET", baseURL+"/event/"+id, nil)

@@ -3,15 +3,12 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage/storagetest"
@@ -125,59 +122,7 @@ func TestKafkaTopologySurvivesConsumerKill(t *testing.T) {
 		st.Apply(&op)
 	}
 
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:9000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	eventually(t, 90*time.Second, func() string {
-		rows, err := conn.Query(context.Background(),
-			"SELECT id, sum(sign), argMax(is_error, rev) FROM "+database+".events GROUP BY id")
-		if err != nil {
-			return err.Error()
-		}
-		defer rows.Close()
-		got := map[string]int64{}
-		gotErr := map[string]uint8{}
-		for rows.Next() {
-			var (
-				id    string
-				n     int64
-				isErr uint8
-			)
-			if err := rows.Scan(&id, &n, &isErr); err != nil {
-				return err.Error()
-			}
-			got[id], gotErr[id] = n, isErr
-		}
-		for id, st := range want {
-			wantN := int64(0)
-			if st.Visible() {
-				wantN = 1
-			}
-			if got[id] != wantN {
-				return fmt.Sprintf("%s: %d analytics rows net, want %d", id, got[id], wantN)
-			}
-			if st.Visible() && (gotErr[id] == 1) != (st.Error != "") {
-				return fmt.Sprintf("%s: is_error %d, want error %q", id, gotErr[id], st.Error)
-			}
-		}
-		return ""
-	})
-	// Reads through the API agree (a sample of ids).
-	for i := 0; i < events; i += 37 {
-		id := fmt.Sprintf("%s-%d", run, i)
-		r := call(t, "GET", a.baseURL+"/event/"+id, nil)
-		st := want[id]
-		switch {
-		case st.Visible() && r.status != 200:
-			t.Fatalf("GET %s: %d %s", id, r.status, r.body)
-		case !st.Visible() && r.status != 404:
-			t.Fatalf("GET %s (deleted): %d", id, r.status)
-		case st.Visible() && r.json(t)["error"] != st.Error:
-			t.Fatalf("GET %s: %s, want error %q", id, r.body, st.Error)
-		}
-	}
+	checkStoredState(t, database, a.baseURL, want, nil)
 }
 
 // tryCall is call without failing the test on a transport error.
