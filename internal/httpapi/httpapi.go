@@ -30,6 +30,11 @@ const (
 // ErrorBody is the JSON body of every error answer.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
+	// ID is the id of a single write the pipeline refused (429 or 503): the
+	// write may still be stored (e.g. sent to Kafka after its caller gave
+	// up), so a client retries it with this id, which makes the retry
+	// idempotent.
+	ID string `json:"id,omitempty"`
 }
 
 // ErrorDetail is the code and message of an error.
@@ -41,6 +46,13 @@ type ErrorDetail struct {
 // WriteError answers with the error shape of docs/api.md.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
 	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
+}
+
+// WriteRefusedWrite answers a single write the pipeline refused: 429 or 503
+// with a Retry-After header and the id the write was given.
+func WriteRefusedWrite(w http.ResponseWriter, status int, code, message, id string, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, ID: id})
 }
 
 // WriteRetryable answers 429 or 503 with a Retry-After header.

@@ -298,6 +298,13 @@ func (r *eventsReceiver) operation(b *body, kind event.Op, pathID string) (event
 
 func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op *event.Operation) {
 	if status, body := r.consume(req.Context(), []*event.Operation{op}); status != http.StatusAccepted {
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			// The write may still be stored (in front of the kafka exporter a
+			// call that gave up can still be sent): the id makes a retry
+			// idempotent.
+			httpapi.WriteRefusedWrite(w, status, body.Error.Code, body.Error.Message, op.ID, r.cfg.RetryAfter)
+			return
+		}
 		writeRetryOrError(w, status, body, r.cfg.RetryAfter)
 		return
 	}

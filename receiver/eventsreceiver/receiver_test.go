@@ -503,6 +503,18 @@ func TestPipelineRefusal(t *testing.T) {
 				if got := resp.header.Get("Retry-After") != ""; got != tt.retryAfter {
 					t.Fatalf("%s %s: Retry-After present = %v", req.method, req.path, got)
 				}
+				// A refused single write names its id, so that its retry is
+				// idempotent; a batch answers per item.
+				id, _ := resp.body["id"].(string)
+				single := req.path != "/events/batch"
+				switch {
+				case single && tt.retryAfter && req.method == "POST" && id == "":
+					t.Fatalf("%s %s: refused without the id it was given: %v", req.method, req.path, resp.body)
+				case single && tt.retryAfter && req.method != "POST" && id != "x":
+					t.Fatalf("%s %s: refused with id %q, want x", req.method, req.path, id)
+				case (!single || !tt.retryAfter) && id != "":
+					t.Fatalf("%s %s: answered id %q", req.method, req.path, id)
+				}
 			}
 		})
 	}
