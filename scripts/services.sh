@@ -5,7 +5,7 @@
 #   ClickHouse (Debian clickhouse-server package)            127.0.0.1:9000 (native), 127.0.0.1:8123 (HTTP)
 #
 # Usage: scripts/services.sh up | down [--purge] | purge | status | chdb | topic
-#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | kafka-restart | help
+#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | kafka-restart | kafka-stop | help
 #
 #   up       install what is missing (with Kafka's admin tools), start what is not answering,
 #            wait until both answer (a service that already answers is left alone), print how
@@ -14,6 +14,7 @@
 #   purge    stop both and delete their data (same as: down --purge)
 #   status   tell for each service whether it runs and answers (exit 1 unless both answer)
 #   kafka-restart  stop the broker (SIGTERM) and start it again with its data (fault tests)
+#   kafka-stop     stop the broker only (fault tests; `up` starts it again)
 #   chdb     put the embedded ClickHouse engine (npm @chdb/lib-linux-x64-gnu) into
 #            .cache/chdb/libchdb.so; the LAST line of stdout is its absolute path:
 #              CHDB_LIB=$(scripts/services.sh chdb | tail -n1)
@@ -607,6 +608,10 @@ main() {
     purge) cmd_down --purge ;;
     status) cmd_status ;;
     kafka-restart) cmd_kafka_restart ;;
+    kafka-stop)
+      lock_services
+      stop Kafka "$KAFKA_PID" kafka.Kafka
+      ;;
     chdb) cmd_chdb ;;
     topic)
       [[ $# -eq 0 ]] || die "usage: $0 topic (settings come from KAFKA_TOPIC, KAFKA_PARTITIONS, ...)"

@@ -2,6 +2,7 @@ package eventsreceiver // import "github.com/otelcol-events/otelcol-events/recei
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer"
@@ -61,6 +62,29 @@ func (c *committer) bound(ctx context.Context) (context.Context, context.CancelF
 func (c *committer) commit(ctx context.Context, ops []*event.Operation) error {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
+	if c.timeout <= 0 {
+		return c.commitNow(ctx, ops)
+	}
+	// Where the pipeline honours the context (a persistent queue), the wait
+	// for a call and the call each end within the timeout, and the answer is
+	// the call's outcome. An exporter queue with wait_for_result waits for
+	// the outcome of an attempt a consumer has started whatever the context
+	// (the kafka exporter's produce to a broker that is down): past twice
+	// the timeout the request stops waiting. The call goes on and may still
+	// deliver the operations, whose id the refusal names.
+	done := make(chan error, 1)
+	go func() { done <- c.commitNow(ctx, ops) }()
+	giveUp := time.NewTimer(2 * c.timeout)
+	defer giveUp.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-giveUp.C:
+		return fmt.Errorf("the pipeline call did not end within twice the pipeline timeout: %w", context.DeadlineExceeded)
+	}
+}
+
+func (c *committer) commitNow(ctx context.Context, ops []*event.Operation) error {
 	if c.group == nil {
 		return c.consume(ctx, [][]*event.Operation{ops}, len(ops))
 	}

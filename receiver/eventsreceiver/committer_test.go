@@ -108,6 +108,42 @@ func (s *stuckSink) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
 	return ctx.Err()
 }
 
+// deafSink is a pipeline call that does not end with its context, as an
+// exporter queue with wait_for_result waiting for an attempt a consumer has
+// started; it ends when released.
+type deafSink struct{ release chan struct{} }
+
+func (s *deafSink) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *deafSink) ConsumeLogs(context.Context, plog.Logs) error {
+	<-s.release
+	return nil
+}
+
+// TestPipelineTimeoutWithoutTheCall: a request whose pipeline call does not
+// end with its context still returns at the timeout.
+func TestPipelineTimeoutWithoutTheCall(t *testing.T) {
+	t.Parallel()
+	for _, workers := range []int{0, 1} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			t.Parallel()
+			sink := &deafSink{release: make(chan struct{})}
+			defer close(sink.release) // the calls end before goleak looks
+			c := newTestCommitter(t, sink, workers, 1, 50*time.Millisecond)
+			errc := make(chan error, 1)
+			go func() { errc <- c.commit(context.Background(), deleteOps("x", 1)) }()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("err = %v, want the pipeline timeout", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request waited for a call that does not end")
+			}
+		})
+	}
+}
+
 // TestPipelineTimeout: with a timeout, requests behind a stuck pipeline
 // end with context.DeadlineExceeded within about two timeouts (a wait for
 // a call, then the call), grouped or not.

@@ -32,8 +32,9 @@ type Config struct {
 	// a full persistent queue). Past it the request gets 503 with
 	// Retry-After. In front of a persistent queue that answer is exact (the
 	// operations were not stored); in front of an exporter queue with
-	// wait_for_result, an operation whose call timed out may still be sent
-	// later. 0: no bound.
+	// wait_for_result, whose started attempts outlast their context, the
+	// request stops waiting at twice the timeout and an operation whose call
+	// goes on may still be sent: the refusal names its id. 0: no bound.
 	PipelineTimeout time.Duration `mapstructure:"pipeline_timeout"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`

@@ -138,6 +138,57 @@ func TestKafkaBrokerRestartUnderLoad(t *testing.T) {
 	load.check(t, database, c.baseURL)
 }
 
+// TestKafkaBrokerDownAnswers503: with the broker stopped, a write is answered
+// 503 with Retry-After within twice pipeline_timeout (2 s here), with the
+// id it was given; once the broker is back, the retry with that id is
+// stored once, whether or not the refused write reached Kafka after all.
+func TestKafkaBrokerDownAnswers503(t *testing.T) {
+	database := storagetest.ServerDatabase(t, "e2e_brokerdown")
+	port := freePort(t)
+	c := startCollector(t, "collector-config.yaml", append(kafkaEnv(t, port, uniqueName("e2e_brokerdown"),
+		uniqueName("e2e_group"), database), "CONSUMER_FLUSH_INTERVAL_MS=20", "PIPELINE_TIMEOUT=2s"), port)
+	services := filepath.Join(repoRoot(t), "scripts", "services.sh")
+	if r := call(t, "POST", c.baseURL+"/event/", `{"id":"before","conversation_id":"down","event_name":"n"}`); r.status != http.StatusAccepted {
+		t.Fatalf("POST before the outage: %d %s", r.status, r.body)
+	}
+	if out, err := exec.Command(services, "kafka-stop").CombinedOutput(); err != nil {
+		t.Fatalf("stop the broker: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		// The broker comes back whatever happens: the other tests need it.
+		if out, err := exec.Command(services, "up").CombinedOutput(); err != nil {
+			t.Errorf("start the broker again: %v\n%s", err, out)
+		}
+	})
+	client := &http.Client{Timeout: 30 * time.Second}
+	start := time.Now()
+	r := callWith(t, client, "POST", c.baseURL+"/event/", `{"conversation_id":"down","event_name":"n","input":"it's refused"}`)
+	took := time.Since(start)
+	body := r.json(t)
+	id, _ := body["id"].(string)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || id == "" || took > 5*time.Second {
+		t.Fatalf("a write with the broker down: %d %s (Retry-After %q) after %s; want 503 with Retry-After and the id within 4 s",
+			r.status, r.body, r.header.Get("Retry-After"), took)
+	}
+	if out, err := exec.Command(services, "up").CombinedOutput(); err != nil {
+		t.Fatalf("start the broker again: %v\n%s", err, out)
+	}
+	retry := fmt.Sprintf(`{"id":%q,"conversation_id":"down","event_name":"n","input":"it's refused"}`, id)
+	eventually(t, 60*time.Second, func() string {
+		if r := call(t, "POST", c.baseURL+"/event/", retry); r.status != http.StatusAccepted {
+			return fmt.Sprintf("retry: %d %s", r.status, r.body)
+		}
+		return ""
+	})
+	eventually(t, 60*time.Second, func() string {
+		page, msg := conversationPage(t, c.baseURL, "down")
+		if len(page) != 2 {
+			return fmt.Sprintf("%d events in the conversation, want 2 (%s)", len(page), msg)
+		}
+		return ""
+	})
+}
+
 // kafkaLoad sends creates, partial updates and deletes from several
 // workers, each with ids of its own, so that the operations of an id are
 // sent (and acknowledged) in a known order; want is the state they imply.
