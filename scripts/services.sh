@@ -481,11 +481,22 @@ cmd_down() {
   fi
 }
 
-# cmd_kafka_restart: stop the broker (SIGTERM, as an operator would) and start
-# it again, keeping its data; for the fault tests (test/e2e).
+# kafka_stop_for_test: stop the broker (SIGTERM, as an operator would) and
+# fail unless it stopped answering: a fault test must not pass with the
+# broker still up, e.g. one that another checkout's scripts started (its pid
+# file is not here).
+kafka_stop_for_test() {
+  stop Kafka "$KAFKA_PID" kafka.Kafka
+  if kafka_answers; then
+    die "Kafka still answers on $KAFKA_HOST:$KAFKA_PORT after the stop: it was not started from this checkout ($(rel "$KAFKA_PID") names no live broker)"
+  fi
+}
+
+# cmd_kafka_restart: stop the broker and start it again, keeping its data;
+# for the fault tests (test/e2e).
 cmd_kafka_restart() {
   lock_services
-  stop Kafka "$KAFKA_PID" kafka.Kafka
+  kafka_stop_for_test
   KAFKA_STATE=""
   kafka_start
   wait_until Kafka kafka_answers "$KAFKA_PID" kafka.Kafka "$KAFKA_LOG" "$KAFKA_OUT"
@@ -610,7 +621,7 @@ main() {
     kafka-restart) cmd_kafka_restart ;;
     kafka-stop)
       lock_services
-      stop Kafka "$KAFKA_PID" kafka.Kafka
+      kafka_stop_for_test
       ;;
     chdb) cmd_chdb ;;
     topic)
