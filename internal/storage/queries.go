@@ -2,9 +2,7 @@ package storage // import "github.com/otelcol-events/otelcol-events/internal/sto
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -12,28 +10,6 @@ import (
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
 )
-
-// ErrQueryMemoryLimit is returned by a read that needed more memory than the
-// engine lets it use (ClickHouse error 241, MEMORY_LIMIT_EXCEEDED): the
-// engine stopped the query before it took more. The same read fails again
-// until the data it aggregates shrinks or the limit grows.
-var ErrQueryMemoryLimit = errors.New("query memory limit exceeded")
-
-// memoryLimitExceeded is ClickHouse's error code MEMORY_LIMIT_EXCEEDED.
-const memoryLimitExceeded = 241
-
-// embeddedMemoryLimit finds the code in an embedded engine's error, which
-// carries the engine's text ("Code: 241. DB::Exception: ...").
-var embeddedMemoryLimit = regexp.MustCompile(`\bCode: 241\.`)
-
-// engineError marks an engine's memory-limit error with ErrQueryMemoryLimit.
-func engineError(err error) error {
-	var exc *clickhouse.Exception
-	if (errors.As(err, &exc) && exc.Code == memoryLimitExceeded) || (exc == nil && embeddedMemoryLimit.MatchString(err.Error())) {
-		return fmt.Errorf("%w: %w", ErrQueryMemoryLimit, err)
-	}
-	return err
-}
 
 type queryMaxMemoryKey struct{}
 
