@@ -27,6 +27,8 @@ type eventsExporter struct {
 	dropped      metric.Int64Counter
 	deadLettered metric.Int64Counter
 
+	status statusReporter
+
 	mu    sync.Mutex
 	store *storage.Store
 }
@@ -68,7 +70,8 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 
 // start connects and migrates the schema. A ClickHouse that is down at start
 // is not fatal: the queue keeps the data and every push tries again.
-func (e *eventsExporter) start(ctx context.Context, _ component.Host) error {
+func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
+	e.status.host = host
 	if _, err := e.getStore(ctx); err != nil {
 		e.logger.Warn("ClickHouse is not reachable yet; data stays queued and is retried", zap.Error(err))
 	}
@@ -107,6 +110,12 @@ func (e *eventsExporter) shutdown(context.Context) error {
 // queue: its batcher (sending_queue::batch) is what makes inserts large, in
 // every topology.
 func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	err := e.push(ctx, ld)
+	e.status.report(err)
+	return err
+}
+
+func (e *eventsExporter) push(ctx context.Context, ld plog.Logs) error {
 	ops, letters := e.decode(ld)
 	if len(ops) == 0 && len(letters) == 0 {
 		return nil

@@ -36,6 +36,13 @@ type Config struct {
 	// request stops waiting at twice the timeout and an operation whose call
 	// goes on may still be sent: the refusal names its id. 0: no bound.
 	PipelineTimeout time.Duration `mapstructure:"pipeline_timeout"`
+	// MaxPendingOperations bounds the write operations waiting for the
+	// pipeline (decoded, handed to it, not yet answered). A write that would
+	// go past it gets 429 with Retry-After at once instead of waiting in
+	// line: under overload, clients hear "later" rather than time out. A
+	// request is admitted whatever its size when nothing else waits. 0: no
+	// bound.
+	MaxPendingOperations int `mapstructure:"max_pending_operations"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
 	// GroupCommit hands the operations of concurrent requests to the pipeline
@@ -88,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrentBatches < 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_batches: must not be negative, got %d", c.MaxConcurrentBatches))
+	}
+	if c.MaxPendingOperations < 0 {
+		errs = append(errs, fmt.Errorf("max_pending_operations: must not be negative, got %d", c.MaxPendingOperations))
 	}
 	if c.PipelineTimeout < 0 {
 		errs = append(errs, fmt.Errorf("pipeline_timeout: must not be negative, got %s", c.PipelineTimeout))

@@ -14,10 +14,12 @@ import (
 var componentType = component.MustNewType("events")
 
 const (
-	defaultEndpoint       = "localhost:8080"
-	defaultMaxBodySize    = 10 << 20
-	defaultMaxBatchItems  = 10_000
-	defaultRetryAfterSecs = 1
+	defaultEndpoint      = "localhost:8080"
+	defaultMaxBodySize   = 10 << 20
+	defaultMaxBatchItems = 10_000
+	// About a second of work for the single node under batch load.
+	defaultMaxPendingOperations = 50_000
+	defaultRetryAfterSecs       = 1
 )
 
 // NewFactory creates a factory for the events receiver.
@@ -34,9 +36,10 @@ func createDefaultConfig() component.Config {
 	server.NetAddr.Endpoint = defaultEndpoint
 	server.MaxRequestBodySize = defaultMaxBodySize
 	return &Config{
-		ServerConfig:  server,
-		MaxBatchItems: defaultMaxBatchItems,
-		GroupCommit:   GroupCommitConfig{Workers: 4, MaxSize: 5000},
+		ServerConfig:         server,
+		MaxBatchItems:        defaultMaxBatchItems,
+		MaxPendingOperations: defaultMaxPendingOperations,
+		GroupCommit:          GroupCommitConfig{Workers: 4, MaxSize: 5000},
 
 		PartitionBuckets: event.DefaultPartitionBuckets,
 		RetryAfter:       defaultRetryAfterSecs * 1e9,

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +45,14 @@ type eventsReceiver struct {
 	// (max_concurrent_batches); nil: no bound.
 	batchSlots chan struct{}
 
+	// pending counts the write operations handed to the committer and not
+	// yet answered (max_pending_operations).
+	pending atomic.Int64
+	// host receives the receiver's status: recoverable error while the
+	// pipeline refuses writes, OK once it takes them again (refusing holds
+	// the last one reported, so that only changes are reported).
+	host       component.Host
+	refusing   atomic.Bool
 	server     *http.Server
 	shutdownWG sync.WaitGroup
 }
@@ -75,6 +84,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 }
 
 func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
+	r.host = host
 	if r.cfg.Query != nil {
 		ext, ok := host.GetExtensions()[*r.cfg.Query]
 		if !ok {
@@ -314,13 +324,22 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 // consume hands the operations to the next consumer as one Logs and maps the
 // outcome to an HTTP status (202 or an error body).
 func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
+	n := int64(len(ops))
+	if !r.admit(n) {
+		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, fmt.Sprintf(
+			"%d operations are already waiting for the pipeline (max_pending_operations %d), retry later",
+			r.pending.Load(), r.cfg.MaxPendingOperations))
+	}
+	defer r.pending.Add(-n)
 	err := r.committer.commit(ctx, ops)
 	if err == nil {
+		r.reportStatus(nil)
 		return http.StatusAccepted, nil
 	}
 	r.settings.Logger.Debug("pipeline refused operations", zap.Int("operations", len(ops)), zap.Error(err))
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && r.cfg.PipelineTimeout > 0:
+		r.reportStatus(err)
 		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable,
 			fmt.Sprintf("the pipeline did not take the operations within %s (pipeline_timeout), retry later", r.cfg.PipelineTimeout))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errShuttingDown):
@@ -330,8 +349,39 @@ func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (i
 	case consumererror.IsPermanent(err):
 		return http.StatusInternalServerError, errorBody(httpapi.CodeInternal, "the pipeline rejected the data: "+err.Error())
 	default:
+		r.reportStatus(err)
 		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the pipeline cannot take the data now, retry later: "+err.Error())
 	}
+}
+
+// admit reserves room for n operations under max_pending_operations. A
+// request is always admitted when nothing else waits, so that a batch larger
+// than the bound still goes alone.
+func (r *eventsReceiver) admit(n int64) bool {
+	limit := int64(r.cfg.MaxPendingOperations)
+	total := r.pending.Add(n)
+	if limit > 0 && total > limit && total > n {
+		r.pending.Add(-n)
+		return false
+	}
+	return true
+}
+
+// reportStatus reports a recoverable error while the pipeline cannot take
+// writes (Kafka, the engine or the persistent queue's disk), and OK once it
+// takes them again; /health (eventsquery) reads these statuses. Only changes
+// are reported.
+func (r *eventsReceiver) reportStatus(err error) {
+	refusing := err != nil
+	if r.host == nil || r.refusing.Load() == refusing || r.refusing.Swap(refusing) == refusing {
+		return
+	}
+	if err != nil {
+		componentstatus.ReportStatus(r.host, componentstatus.NewRecoverableErrorEvent(
+			fmt.Errorf("the pipeline refuses writes: %w", err)))
+		return
+	}
+	componentstatus.ReportStatus(r.host, componentstatus.NewEvent(componentstatus.StatusOK))
 }
 
 func errorBody(code, msg string) *httpapi.ErrorBody {
