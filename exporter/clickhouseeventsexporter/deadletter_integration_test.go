@@ -20,12 +20,13 @@ const poisonMarker = "poison-marker"
 
 // poisonInserts makes store's engine refuse every insert that carries an
 // input holding poisonMarker, before anything of the insert is written: a
-// MATERIALIZED column of event_changes that throws, computed before the
-// block reaches the views. It stands for any value the engine cannot take.
+// MATERIALIZED column of event_state (the first table an insert writes) that
+// throws, computed before the block is stored. It stands for any value the
+// engine cannot take.
 func poisonInserts(t *testing.T, store *storage.Store) {
 	t.Helper()
 	err := store.Exec(context.Background(), "ALTER TABLE "+store.Database()+
-		".event_changes ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(position(input, ?) > 0)", poisonMarker)
+		".event_state ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(position(input, ?) > 0)", poisonMarker)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,12 @@ func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []
 			return err
 		}
 	}
+	if res.Repaired > 0 {
+		// An earlier insert of these operations was cut between its parts
+		// (storage/repair.go); rare enough to say each time.
+		e.logger.Warn("Repaired the analytics rows of events whose earlier insert was cut",
+			zap.Int("events", res.Repaired))
+	}
 	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
 	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
 	return nil
@@ -190,6 +196,7 @@ func (e *eventsExporter) isolate(ctx context.Context, store *storage.Store, ops 
 		}
 		total.Changed += res.Changed
 		total.Unchanged += res.Unchanged
+		total.Repaired += res.Repaired
 	}
 	return total, nil
 }

@@ -73,7 +73,6 @@ var migrations = []string{
 	"create_event_state.sql",
 	"create_error_days.sql",
 	"create_event_changes.sql",
-	"create_changes_to_state.sql",
 	"create_changes_to_events.sql",
 	"create_changes_to_error_days.sql",
 	"create_dead_letters.sql",
@@ -82,7 +81,9 @@ var migrations = []string{
 // Before event_changes existed, the exporter inserted into event_state itself,
 // which held the columns only the views read, and the views read event_state.
 var (
-	legacyViews        = []string{"event_state_to_events", "event_state_to_error_days"}
+	// event_changes_to_state went when the exporter began to insert the
+	// state itself, before the analytics rows (see repair.go).
+	legacyViews        = []string{"event_state_to_events", "event_state_to_error_days", "event_changes_to_state"}
 	legacyStateColumns = []string{"emit_prev", "emit_new", "prev_conversation_id", "prev_event_name",
 		"prev_ts_ms", "prev_latency", "prev_is_error"}
 )
@@ -90,7 +91,7 @@ var (
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
-	deadLetters                                                         string
+	deadLetters, analyticsRows, reconcileErrorDays                      string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -106,6 +107,8 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_latency.sql", &q.latency},
 		{"select_top_error_sessions.sql", &q.topErrorSessions},
 		{"select_dead_letters.sql", &q.deadLetters},
+		{"select_analytics_rows.sql", &q.analyticsRows},
+		{"reconcile_error_days.sql", &q.reconcileErrorDays},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {

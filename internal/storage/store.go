@@ -23,8 +23,9 @@ type Store struct {
 	dialect dialect
 	queries queries
 	version string
-	// changes is the table Apply inserts into (database.event_changes).
-	changes string
+	// stateTable (database.event_state) and changes (database.event_changes,
+	// whose views write the analytics rows) are the tables Apply inserts into.
+	stateTable, changes string
 
 	// writeMu serialises Apply: the merge reads the stored state of an id and
 	// writes the next one, which must not interleave with another merge.
@@ -81,7 +82,7 @@ func newStore(ctx context.Context, conn Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{conn: conn, dialect: d, queries: q, version: version, changes: d.Database + ".event_changes"}, nil
+	return &Store{conn: conn, dialect: d, queries: q, version: version, stateTable: d.Database + ".event_state", changes: d.Database + ".event_changes"}, nil
 }
 
 // ServerVersion is the version of the engine found at Open.
@@ -110,6 +111,9 @@ type ApplyResult struct {
 	// Unchanged is the number of operations that changed nothing: replays,
 	// duplicates, and operations on deleted events.
 	Unchanged int
+	// Repaired is the number of ids whose analytics rows (events,
+	// error_days) did not match their state and were corrected.
+	Repaired int
 }
 
 // Apply merges operations onto the stored states of their ids and writes the
@@ -143,6 +147,10 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 		return res, err
 	}
 	w := newStateWriter(len(ids))
+	// replayed holds the final state of every id with an operation that
+	// changed nothing: the sign that an earlier insert of it may have stopped
+	// between its parts (see repair).
+	var replayed []*event.State
 	for start := 0; start < len(order); {
 		id := ops[order[start]].ID
 		end := start
@@ -154,27 +162,42 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 			old = &event.State{ID: id}
 		}
 		next := *old
-		changed := false
+		changed, unchanged := false, false
 		for _, idx := range order[start:end] {
 			if next.Apply(&ops[idx]) {
 				changed = true
 			} else {
 				res.Unchanged++
+				unchanged = true
 			}
 		}
 		start = end
-		if !changed {
-			continue
+		if changed {
+			res.Changed++
+			next.Revision = old.Revision + 1
+			w.add(old, &next)
 		}
-		res.Changed++
-		next.Revision = old.Revision + 1
-		w.add(old, &next)
+		if unchanged && found {
+			replayed = append(replayed, &next)
+		}
 	}
-	if w.len() == 0 {
-		return res, nil
+	if w.len() > 0 {
+		// The state first, then what derives from it: an insert cut between
+		// the two (disk full, engine killed) leaves states whose derived rows
+		// are missing, which the retry finds as replays and repairs.
+		if err := s.conn.Insert(ctx, s.stateTable, omitDefaults(w.stateColumns())); err != nil {
+			return ApplyResult{}, fmt.Errorf("write %d states: %w", res.Changed, err)
+		}
+		if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.changeColumns())); err != nil {
+			return ApplyResult{}, fmt.Errorf("write the analytics rows of %d state changes: %w", res.Changed, err)
+		}
 	}
-	if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.columns())); err != nil {
-		return ApplyResult{}, fmt.Errorf("write %d state changes: %w", res.Changed, err)
+	if len(replayed) > 0 {
+		repaired, err := s.repair(ctx, replayed)
+		if err != nil {
+			return ApplyResult{}, err
+		}
+		res.Repaired = repaired
 	}
 	return res, nil
 }
@@ -339,13 +362,24 @@ func storedTime(t time.Time) time.Time {
 	return t
 }
 
-func (w *stateWriter) columns() []Column {
+// stateColumns are the columns of the event_state insert.
+func (w *stateWriter) stateColumns() []Column {
 	return []Column{
 		{"id", w.id}, {"revision", w.revision}, {"version", w.version}, {"created", w.created},
 		{"deleted", w.deleted}, {"field_versions", w.fieldVersions}, {"conversation_id", w.conv},
 		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"input", w.input},
 		{"output", w.output}, {"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
-		{"attr_values", w.attrValues}, {"emit_prev", w.emitPrev}, {"emit_new", w.emitNew},
+		{"attr_values", w.attrValues},
+	}
+}
+
+// changeColumns are the columns of the event_changes insert: what its views
+// read to write the analytics rows.
+func (w *stateWriter) changeColumns() []Column {
+	return []Column{
+		{"id", w.id}, {"revision", w.revision}, {"conversation_id", w.conv},
+		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"latency", w.latency}, {"error", w.errMsg},
+		{"emit_prev", w.emitPrev}, {"emit_new", w.emitNew},
 		{"prev_conversation_id", w.prevConv}, {"prev_event_name", w.prevName},
 		{"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
 		{"prev_is_error", w.prevIsError},

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -375,93 +376,125 @@ func TestAnalyticsMatchModel(t *testing.T) {
 		apply(t, s, ops[200:]...)
 		apply(t, s, ops[100:250]...)
 
-		// errors per day
-		for _, name := range []string{"event_a", "event_b"} {
-			got, err := s.ErrorCounts(context.Background(), name, 7, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := map[string]int64{}
-			first := now.Truncate(24*time.Hour).AddDate(0, 0, -6)
-			for _, st := range model {
-				if st.Visible() && st.Name == name && st.Error != "" && !st.Timestamp.Before(first) {
-					want[st.Timestamp.Format(time.DateOnly)]++
-				}
-			}
-			if len(got) != 7 {
-				t.Fatalf("%d days, want 7", len(got))
-			}
-			for _, d := range got {
-				if d.Errors != want[d.Date] {
-					t.Fatalf("%s %s: %d errors, want %d (all %+v)", name, d.Date, d.Errors, want[d.Date], got)
-				}
-			}
-		}
-
-		// top error sessions
-		type agg struct{ errors, total int64 }
-		sessions := map[string]*agg{}
-		latencies := map[[2]string][]float64{}
-		for _, st := range model {
-			if !st.Visible() {
-				continue
-			}
-			a := sessions[st.ConversationID]
-			if a == nil {
-				a = &agg{}
-				sessions[st.ConversationID] = a
-			}
-			a.total++
-			if st.Error != "" {
-				a.errors++
-			}
-			k := [2]string{st.Name, st.ConversationID}
-			latencies[k] = append(latencies[k], st.LatencyMs)
-		}
-		top, err := s.TopErrorSessions(context.Background(), 1, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var withErrors int
-		for _, a := range sessions {
-			if a.errors > 0 {
-				withErrors++
-			}
-		}
-		if len(top) != withErrors {
-			t.Fatalf("%d sessions, want %d", len(top), withErrors)
-		}
-		for i, r := range top {
-			a := sessions[r.ConversationID]
-			if a == nil || r.Errors != a.errors || r.Total != a.total {
-				t.Fatalf("session %s: %+v, want %+v", r.ConversationID, r, a)
-			}
-			if i > 0 {
-				prev := top[i-1]
-				if float64(prev.Errors)/float64(prev.Total) < float64(r.Errors)/float64(r.Total) {
-					t.Fatalf("not ranked by error rate: %+v before %+v", prev, r)
-				}
-			}
-		}
-
-		// p95 latency per (event name, conversation)
-		rows, err := s.Latency(context.Background(), LatencyFilter{}, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) != len(latencies) {
-			t.Fatalf("%d latency rows, want %d", len(rows), len(latencies))
-		}
-		for _, r := range rows {
-			vals := latencies[[2]string{r.EventName, r.ConversationID}]
-			if uint64(len(vals)) != r.Count {
-				t.Fatalf("%s/%s count %d, want %d", r.EventName, r.ConversationID, r.Count, len(vals))
-			}
-			if want := exactQuantile(vals, 0.95); math.Abs(r.P95-want) > 1e-9 {
-				t.Fatalf("%s/%s p95 %v, want %v (values %v)", r.EventName, r.ConversationID, r.P95, want, vals)
-			}
-		}
+		checkDerived(t, s, model, now)
 	})
+}
+
+// checkDerived checks every read that derives from the analytics rows (errors
+// per day, top error sessions, p95 latency, conversation pages) against the
+// states of model.
+func checkDerived(t *testing.T, s *Store, model map[string]*event.State, now time.Time) {
+	t.Helper()
+	// errors per day
+	for _, name := range []string{"event_a", "event_b"} {
+		got, err := s.ErrorCounts(context.Background(), name, 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{}
+		first := now.Truncate(24*time.Hour).AddDate(0, 0, -6)
+		for _, st := range model {
+			if st.Visible() && st.Name == name && st.Error != "" && !st.Timestamp.Before(first) {
+				want[st.Timestamp.Format(time.DateOnly)]++
+			}
+		}
+		if len(got) != 7 {
+			t.Fatalf("%d days, want 7", len(got))
+		}
+		for _, d := range got {
+			if d.Errors != want[d.Date] {
+				t.Fatalf("%s %s: %d errors, want %d (all %+v)", name, d.Date, d.Errors, want[d.Date], got)
+			}
+		}
+	}
+
+	// top error sessions
+	type agg struct{ errors, total int64 }
+	sessions := map[string]*agg{}
+	latencies := map[[2]string][]float64{}
+	for _, st := range model {
+		if !st.Visible() {
+			continue
+		}
+		a := sessions[st.ConversationID]
+		if a == nil {
+			a = &agg{}
+			sessions[st.ConversationID] = a
+		}
+		a.total++
+		if st.Error != "" {
+			a.errors++
+		}
+		k := [2]string{st.Name, st.ConversationID}
+		latencies[k] = append(latencies[k], st.LatencyMs)
+	}
+	top, err := s.TopErrorSessions(context.Background(), 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withErrors int
+	for _, a := range sessions {
+		if a.errors > 0 {
+			withErrors++
+		}
+	}
+	if len(top) != withErrors {
+		t.Fatalf("%d sessions, want %d", len(top), withErrors)
+	}
+	for i, r := range top {
+		a := sessions[r.ConversationID]
+		if a == nil || r.Errors != a.errors || r.Total != a.total {
+			t.Fatalf("session %s: %+v, want %+v", r.ConversationID, r, a)
+		}
+		if i > 0 {
+			prev := top[i-1]
+			if float64(prev.Errors)/float64(prev.Total) < float64(r.Errors)/float64(r.Total) {
+				t.Fatalf("not ranked by error rate: %+v before %+v", prev, r)
+			}
+		}
+	}
+
+	// p95 latency per (event name, conversation)
+	rows, err := s.Latency(context.Background(), LatencyFilter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(latencies) {
+		t.Fatalf("%d latency rows, want %d", len(rows), len(latencies))
+	}
+	for _, r := range rows {
+		vals := latencies[[2]string{r.EventName, r.ConversationID}]
+		if uint64(len(vals)) != r.Count {
+			t.Fatalf("%s/%s count %d, want %d", r.EventName, r.ConversationID, r.Count, len(vals))
+		}
+		if want := exactQuantile(vals, 0.95); math.Abs(r.P95-want) > 1e-9 {
+			t.Fatalf("%s/%s p95 %v, want %v (values %v)", r.EventName, r.ConversationID, r.P95, want, vals)
+		}
+	}
+
+	// conversation pages: every visible event, in order, nothing else
+	byConv := map[string][]string{}
+	for id, st := range model {
+		if st.Visible() {
+			byConv[st.ConversationID] = append(byConv[st.ConversationID], id)
+		}
+	}
+	for conv, ids := range byConv {
+		slices.SortFunc(ids, func(a, b string) int {
+			return cmp.Or(model[a].Timestamp.Compare(model[b].Timestamp), cmp.Compare(a, b))
+		})
+		page, err := s.Conversation(context.Background(), conv, nil, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, len(page))
+		for i, e := range page {
+			got[i] = e.ID
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("conversation %s: %v, want %v", conv, got, ids)
+		}
+	}
 }
 
 // exactQuantile follows ClickHouse's quantileExact(Weighted): the value at
@@ -597,7 +630,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 			ctx := context.Background()
 			s, ref := openStore(t, e), openStore(t, e)
 			db := s.dialect.Database
-			for _, table := range []string{"event_changes_to_state", "event_changes_to_events", "event_changes_to_error_days", "event_changes", "event_state"} {
+			for _, table := range []string{"event_changes_to_events", "event_changes_to_error_days", "event_changes", "event_state"} {
 				if err := s.conn.Exec(ctx, "DROP TABLE "+db+"."+table); err != nil {
 					t.Fatal(err)
 				}
@@ -615,7 +648,10 @@ func TestMigrationFromStateViews(t *testing.T) {
 					t.Fatalf("legacy %s: %v", file, err)
 				}
 			}
-			s.changes = db + ".event_state" // what the old exporter inserted into
+			// The old exporter inserted one row of every column into event_state.
+			current := s.conn
+			s.conn = &legacyInsertConn{Conn: current, table: db + ".event_state"}
+			s.changes = db + ".event_state"
 
 			now := time.Now().UTC()
 			var before, after []event.Operation
@@ -641,7 +677,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 			if err := migrate(ctx, s.conn, s.dialect); err != nil {
 				t.Fatalf("migration: %v", err)
 			}
-			s.changes = db + ".event_changes"
+			s.conn, s.changes = current, db+".event_changes"
 			for _, view := range legacyViews {
 				if exists, err := tableExists(ctx, s.conn, db, view); err != nil || exists {
 					t.Fatalf("view %s still exists after the migration (err %v)", view, err)
@@ -699,4 +735,73 @@ func TestMigrationFromStateViews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// legacyInsertConn turns the two inserts of Apply (the state columns, then
+// the change columns) into the one insert of every column that the layout
+// before event_changes took into table.
+type legacyInsertConn struct {
+	Conn
+	table   string
+	pending []Column
+}
+
+func (c *legacyInsertConn) Insert(ctx context.Context, table string, columns []Column) error {
+	if table != c.table {
+		return c.Conn.Insert(ctx, table, columns)
+	}
+	if c.pending == nil {
+		c.pending = columns
+		return nil
+	}
+	merged := c.pending
+	c.pending = nil
+	for _, col := range columns {
+		if !slices.ContainsFunc(merged, func(m Column) bool { return m.Name == col.Name }) {
+			merged = append(merged, col)
+		}
+	}
+	return c.Conn.Insert(ctx, table, merged)
+}
+
+// TestMigrationDropsStateView: a database whose event_state was written by a
+// view of event_changes (before the exporter inserted states itself) loses
+// that view at open, so a state is written once per change.
+func TestMigrationDropsStateView(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		db := s.dialect.Database
+		text, err := os.ReadFile("testdata/legacy/create_changes_to_state.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmt, err := renderText("create_changes_to_state.sql", text, s.dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate(ctx, s.conn, s.dialect); err != nil {
+			t.Fatal(err)
+		}
+		if exists, err := tableExists(ctx, s.conn, db, "event_changes_to_state"); err != nil || exists {
+			t.Fatalf("event_changes_to_state exists after the migration (err %v)", err)
+		}
+		apply(t, s, createOp("v1", "c", "n", base, 1, ""), updateOp("v1", withError("x")))
+		rows, err := s.conn.Query(ctx, "SELECT count() FROM "+db+".event_state WHERE id = 'v1'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var n uint64
+		for rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d state rows for one change, want 1", n)
+		}
+	})
 }

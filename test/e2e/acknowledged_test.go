@@ -277,8 +277,9 @@ func outage(t *testing.T, c *collector, proxy *faultProxy, during func()) {
 func TestPoisonThroughKafka(t *testing.T) {
 	database := storagetest.ServerDatabase(t, "e2e_poison")
 	// The schema first, then the hook that makes the server refuse any
-	// insert whose input holds the marker: a MATERIALIZED column that throws
-	// before the insert reaches the views.
+	// insert whose input holds the marker: a MATERIALIZED column of
+	// event_state (the first table an insert writes) that throws before
+	// anything is stored.
 	cfg := storage.NewDefaultConfig()
 	cfg.Endpoint, cfg.Database = "tcp://"+storagetest.ServerAddr, database
 	store, err := storage.Open(context.Background(), cfg)
@@ -287,7 +288,7 @@ func TestPoisonThroughKafka(t *testing.T) {
 	}
 	defer store.Close()
 	if err := store.Exec(context.Background(), "ALTER TABLE "+database+
-		".event_changes ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(position(input, 'poison-marker') > 0)"); err != nil {
+		".event_state ADD COLUMN poison_check UInt8 MATERIALIZED throwIf(position(input, 'poison-marker') > 0)"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,13 +1,15 @@
--- What the exporter inserts: one row per id whose state changes, holding the
--- new state and how the analytics rows change (emit_prev, emit_new and the
--- prev_* copy of the previous state's analytics columns). The Null engine
--- stores nothing; three materialized views write the parts of one insert:
--- event_state (the state columns), events (the -1/+1 rows) and error_days.
--- The insert pushes to them in parallel (parallel_view_processing).
+-- What the exporter inserts after the new states (into event_state): one row
+-- per id whose state changes, holding how its analytics rows change
+-- (emit_prev, emit_new and the prev_* copy of the previous state's analytics
+-- columns, beside the new state's). The Null engine stores nothing; two
+-- materialized views write the parts of one insert, events (the -1/+1 rows)
+-- and error_days, in parallel (parallel_view_processing). The state columns
+-- it still has are not sent (their defaults cost nothing in a Null table).
 --
--- One insert, three parts: a crash of the collector before the insert ends
--- writes none of them. Each part costs a fixed number of files whatever its
--- size, so the columns only the views read are not stored anywhere.
+-- The parts are not one transaction: a fault can write the state and not
+-- its analytics rows, or events and not error_days. The retry of the same
+-- operations finds them in the state and repairs what derives from it
+-- (internal/storage/repair.go).
 CREATE TABLE IF NOT EXISTS {{.Database}}.event_changes
 (
     id                   String,

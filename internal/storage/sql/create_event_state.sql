@@ -2,8 +2,9 @@
 -- the next operations onto and what GET /event/{id} reads (sorted by id, so a
 -- lookup is a point read). The row with the highest revision wins.
 --
--- The exporter never inserts here directly: it inserts into event_changes,
--- and the materialized view event_changes_to_state copies the state columns.
+-- The exporter inserts here first, then into event_changes (the analytics
+-- rows): a fault between the two is repaired when the operations come again
+-- (internal/storage/repair.go).
 CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
 (
     id                   String,

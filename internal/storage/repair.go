@@ -1,0 +1,146 @@
+package storage // import "github.com/otelcol-events/otelcol-events/internal/storage"
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+// An insert writes event_state first, then event_changes, whose views write
+// events and error_days in parallel. A fault between or inside those writes
+// (disk full, engine or collector killed, a server error) can store a state
+// without its analytics rows, or the rows of events without those of
+// error_days. Whoever retries the operations (the exporter's retry, the
+// persistent queue after a restart, Kafka's redelivery) finds them already in
+// the state: they change nothing. repair runs for exactly those ids, so
+// derived data converges to what event_state says without a scan of the
+// whole database:
+//   - events: the id's rows, netted, must be the +1 row of its state (when
+//     visible) and nothing else. Whatever else is there is the row of an
+//     earlier state whose transition was lost, or a transition written twice;
+//     one change from what is there to the state is written through
+//     event_changes, like any other change, so that its error rows follow.
+//   - error_days: recomputed from events over the days of those ids (an
+//     event's day never changes), since a lost error_days part leaves no trace
+//     in events.
+
+// analyticsRow is a netted row of events.
+type analyticsRow struct {
+	conversation, name string
+	tsMs               int64
+	latency            float64
+	isError            uint8
+	n                  int64
+}
+
+// matches reports whether r is the analytics row of st.
+func (r analyticsRow) matches(st *event.State) bool {
+	return r.n == 1 && r.conversation == st.ConversationID && r.name == st.Name &&
+		r.tsMs == storedTime(st.Timestamp).UnixMilli() && r.latency == st.LatencyMs &&
+		r.isError == boolByte(st.Error != "")
+}
+
+// state returns a visible state whose analytics row is r.
+func (r analyticsRow) state(id string, revision uint64) *event.State {
+	st := &event.State{ID: id, Revision: revision, Created: true, Event: event.Event{
+		ConversationID: r.conversation, Name: r.name, Timestamp: timeOf(r.tsMs), LatencyMs: r.latency,
+	}}
+	if r.isError != 0 {
+		// Only whether there is an error reaches the analytics rows.
+		st.Error = "error"
+	}
+	return st
+}
+
+// repair makes the analytics rows of states (the current states of their
+// ids) agree with them, and returns the number of ids it corrected.
+func (s *Store) repair(ctx context.Context, states []*event.State) (int, error) {
+	ids := make([]string, len(states))
+	for i, st := range states {
+		ids[i] = st.ID
+	}
+	rows, err := s.conn.QueryIDs(ctx, s.queries.analyticsRows, ids)
+	if err != nil {
+		return 0, fmt.Errorf("read the analytics rows of %d replayed ids: %w", len(ids), engineError(err))
+	}
+	rows = engineRows{rows}
+	defer rows.Close()
+	found := make(map[string][]analyticsRow, len(ids))
+	for rows.Next() {
+		var id string
+		var r analyticsRow
+		if err := rows.Scan(&id, &r.conversation, &r.name, &r.tsMs, &r.latency, &r.isError, &r.n); err != nil {
+			return 0, fmt.Errorf("scan analytics row: %w", err)
+		}
+		found[id] = append(found[id], r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read the analytics rows of %d replayed ids: %w", len(ids), err)
+	}
+
+	w := newStateWriter(len(states))
+	repaired := 0
+	for _, st := range states {
+		have := found[st.ID]
+		if st.Visible() && len(have) == 1 && have[0].matches(st) || !st.Visible() && len(have) == 0 {
+			continue
+		}
+		repaired++
+		none := &event.State{ID: st.ID, Revision: st.Revision}
+		// Cancel every row there (a net -k row gets k +1 rows, a net +k
+		// row k -1 rows), then add the state's row: the last +1 row of the
+		// id is the state's, which is the row a collapsing merge keeps.
+		for _, r := range have {
+			for range abs(r.n) {
+				if r.n > 0 {
+					w.add(r.state(st.ID, st.Revision), none)
+				} else {
+					w.add(none, r.state(st.ID, st.Revision))
+				}
+			}
+		}
+		if st.Visible() {
+			w.add(none, st)
+		}
+	}
+	if w.len() > 0 {
+		if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.changeColumns())); err != nil {
+			return 0, fmt.Errorf("repair the analytics rows of %d ids: %w", repaired, err)
+		}
+	}
+	if err := s.reconcileErrorDays(ctx, states); err != nil {
+		return 0, err
+	}
+	return repaired, nil
+}
+
+// reconcileErrorDays recomputes error_days over the UTC days the states'
+// events fall on (from the first to the last).
+func (s *Store) reconcileErrorDays(ctx context.Context, states []*event.State) error {
+	days := make([]time.Time, 0, len(states))
+	for _, st := range states {
+		if !st.Timestamp.IsZero() {
+			days = append(days, st.Timestamp.UTC().Truncate(24*time.Hour))
+		}
+	}
+	if len(days) == 0 {
+		return nil
+	}
+	first, last := slices.MinFunc(days, time.Time.Compare), slices.MaxFunc(days, time.Time.Compare)
+	end := last.AddDate(0, 0, 1)
+	if err := s.conn.Exec(ctx, s.queries.reconcileErrorDays, first.Unix(), end.Unix(),
+		first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
+		return fmt.Errorf("reconcile error_days from %s to %s: %w", first.Format(time.DateOnly), last.Format(time.DateOnly), engineError(err))
+	}
+	return nil
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
