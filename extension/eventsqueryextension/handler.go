@@ -243,7 +243,7 @@ func toEventJSON(e *storage.StoredEvent) eventJSON {
 		Error:          e.Error,
 		Timestamp:      e.Timestamp.UTC().Format(timestampLayout),
 		Attributes:     attrs,
-		Version:        e.Revision,
+		Version:        e.Version,
 	}
 }
 

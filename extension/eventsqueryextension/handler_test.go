@@ -136,7 +136,7 @@ func (f *fakeReader) Ping(ctx context.Context) error {
 var testNow = time.Date(2026, 11, 24, 15, 30, 0, 0, time.UTC)
 
 func testEvent(id, conv string, ts time.Time) storage.StoredEvent {
-	return storage.StoredEvent{ID: id, Revision: 1, Event: event.Event{
+	return storage.StoredEvent{ID: id, Version: 1, Event: event.Event{
 		ConversationID: conv, Name: "event_a", Timestamp: ts, Input: "in", Output: "out", LatencyMs: 150.5,
 	}}
 }
@@ -270,7 +270,7 @@ func TestEventJSON(t *testing.T) {
 	ts := time.Date(2026, 11, 24, 10, 0, 0, 123_000_000, time.UTC)
 	withAttrs := testEvent("a/b", "conv_001", ts.In(time.FixedZone("X", 3600)))
 	withAttrs.Attributes = []event.Attribute{{Key: "model", Value: "gpt-x"}}
-	withAttrs.Revision = 3
+	withAttrs.Version = 3
 	withAttrs.Error = "boom"
 	fake := &fakeReader{events: []storage.StoredEvent{testEvent("e1", "conv_001", ts), withAttrs}}
 	srv := newTestServer(t, fake, nil)

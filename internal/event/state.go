@@ -22,6 +22,11 @@ type State struct {
 	// FieldVersions holds, per Field, the rank of the operation that set it:
 	// its version, with updateRank added for an update.
 	FieldVersions [NumFields]uint64
+	// Writes counts the distinct writes applied (the version reads return,
+	// see writes.go); WriteHashes holds the hashes of the latest of them, in
+	// the order they came.
+	Writes      uint64
+	WriteHashes []uint64
 	Event
 }
 
@@ -38,11 +43,10 @@ func (s *State) Apply(op *Operation) bool {
 		s.Version = max(s.Version, op.Version)
 		return true
 	}
-	set := op.Set
-	if op.Op == OpUpdate {
-		set &= MutableFields
-	}
-	changed := false
+	set := op.appliedFields()
+	// A write counts whether or not its fields win: the count must not
+	// depend on the order writes arrive in.
+	changed := s.addWrite(op)
 	if op.Op == OpCreate && !s.Created {
 		s.Created = true
 		changed = true

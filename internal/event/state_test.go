@@ -2,6 +2,7 @@ package event
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -185,9 +186,71 @@ func TestStateApplyOrderIndependent(t *testing.T) {
 		for _, i := range perm {
 			got.Apply(&ops[i])
 		}
-		if !got.SameRow(&want.Event) || got.Version != want.Version || got.Visible() != want.Visible() {
+		if !got.SameRow(&want.Event) || got.Version != want.Version || got.Visible() != want.Visible() || got.Writes != want.Writes {
 			t.Fatalf("order %v: got %+v, want %+v", perm, got, want)
 		}
+	}
+}
+
+// TestWritesCountDistinctWrites: the version reads show counts distinct
+// writes, whatever their order and however often each arrives.
+func TestWritesCountDistinctWrites(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ops  []Operation
+		want uint64
+	}{
+		{"one create", []Operation{create("a", 1, "n", "")}, 1},
+		{"the same body posted three times", []Operation{create("a", 1, "n", ""), create("a", 2, "n", ""), create("a", 3, "n", "")}, 1},
+		{"a replay", []Operation{create("a", 1, "n", ""), create("a", 1, "n", "")}, 1},
+		{"create then update", []Operation{create("a", 1, "n", ""), update("a", 2, setError("e"))}, 2},
+		{"update before its create", []Operation{update("a", 2, setError("e")), create("a", 1, "n", "")}, 2},
+		{"an update re-sent", []Operation{create("a", 1, "n", ""), update("a", 2, setError("e")), update("a", 3, setError("e"))}, 2},
+		{"a different create", []Operation{create("a", 1, "n", ""), create("a", 2, "m", "")}, 2},
+		{"an older create after a newer one", []Operation{create("a", 2, "m", ""), create("a", 1, "n", "")}, 2},
+		{"an update of immutable fields only", []Operation{create("a", 1, "n", ""), update("a", 2, func(o *Operation) {
+			o.ConversationID = "x"
+			o.Set = o.Set.With(FieldConversationID)
+		}), update("a", 3, func(o *Operation) {
+			o.ConversationID = "y"
+			o.Set = o.Set.With(FieldConversationID)
+		})}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(3, 4))
+			for range 20 {
+				s := &State{ID: "a"}
+				for _, i := range rng.Perm(len(tt.ops)) {
+					s.Apply(&tt.ops[i])
+				}
+				if s.Writes != tt.want {
+					t.Fatalf("%d writes, want %d", s.Writes, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteHashesBounded: past MaxWriteHashes distinct writes a state keeps
+// the latest hashes only, and a copy never shares what it appends.
+func TestWriteHashesBounded(t *testing.T) {
+	t.Parallel()
+	s := &State{ID: "a"}
+	s.Apply(&[]Operation{create("a", 1, "n", "")}[0])
+	for i := range MaxWriteHashes + 10 {
+		s.Apply(&[]Operation{update("a", uint64(i+2), setLatency(float64(i)))}[0])
+	}
+	if s.Writes != MaxWriteHashes+11 || len(s.WriteHashes) != MaxWriteHashes {
+		t.Fatalf("writes %d, hashes %d", s.Writes, len(s.WriteHashes))
+	}
+	old := *s
+	next := *s
+	next.Apply(&[]Operation{update("a", 9999, setError("x"))}[0])
+	if len(old.WriteHashes) != MaxWriteHashes || slices.Equal(old.WriteHashes, next.WriteHashes) {
+		t.Fatal("the copy's write changed the original's hashes")
 	}
 }
 

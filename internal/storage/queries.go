@@ -73,8 +73,10 @@ func (r engineRows) Err() error {
 
 // StoredEvent is an event as reads return it.
 type StoredEvent struct {
-	ID       string
-	Revision uint64
+	ID string
+	// Version is the number of distinct writes the event received
+	// (event.State.Writes).
+	Version uint64
 	event.Event
 }
 
@@ -99,7 +101,7 @@ func (s *Store) Event(ctx context.Context, id string) (*StoredEvent, error) {
 	if !st.Visible() {
 		return nil, ErrNotFound
 	}
-	return &StoredEvent{ID: st.ID, Revision: st.Revision, Event: st.Event}, nil
+	return &StoredEvent{ID: st.ID, Version: st.Writes, Event: st.Event}, nil
 }
 
 // ConversationCursor is the position after the last event of a page.
@@ -148,7 +150,7 @@ func (s *Store) Conversation(ctx context.Context, conversationID string, after *
 		// A state that is missing or no longer visible was changed by an
 		// insert that landed between the two reads: leave it out.
 		if st, ok := states[id]; ok && st.Visible() {
-			out = append(out, StoredEvent{ID: id, Revision: st.Revision, Event: st.Event})
+			out = append(out, StoredEvent{ID: id, Version: st.Writes, Event: st.Event})
 		}
 	}
 	return out, nil

@@ -189,6 +189,9 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 	if err := dropLegacyStateColumns(ctx, conn, d.Database); err != nil {
 		return err
 	}
+	if err := addColumns(ctx, conn, d.Database, "event_state", addedStateColumns); err != nil {
+		return err
+	}
 	if backfill {
 		stmt, err := render("backfill_error_days.sql", d)
 		if err != nil {
@@ -228,6 +231,47 @@ func dropLegacyStateColumns(ctx context.Context, conn Conn, database string) err
 	}
 	if err := conn.Exec(ctx, "ALTER TABLE "+database+".event_state "+strings.Join(drops, ", ")); err != nil {
 		return fmt.Errorf("schema step drop the old columns of event_state: %w", err)
+	}
+	return nil
+}
+
+// addedStateColumns are the columns event_state gained after it was first
+// created (name, type), added in place to a table that lacks them; rows
+// stored before read their defaults.
+var addedStateColumns = [][2]string{{"writes", "UInt64"}, {"write_hashes", "Array(UInt64)"}}
+
+// addColumns adds to database.table each of columns it lacks. (ClickHouse
+// 18.16 has no ADD COLUMN IF NOT EXISTS.)
+func addColumns(ctx context.Context, conn Conn, database, table string, columns [][2]string) error {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", database, table)
+	if err != nil {
+		return fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("schema step list %s columns: %w", table, err)
+		}
+		have[name] = true
+	}
+	err = rows.Err()
+	_ = rows.Close()
+	if err != nil {
+		return fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	var adds []string
+	for _, c := range columns {
+		if !have[c[0]] {
+			adds = append(adds, "ADD COLUMN "+c[0]+" "+c[1])
+		}
+	}
+	if len(adds) == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE "+database+"."+table+" "+strings.Join(adds, ", ")); err != nil {
+		return fmt.Errorf("schema step add columns to %s: %w", table, err)
 	}
 	return nil
 }

@@ -237,10 +237,15 @@ func scanState(rows Rows) (*event.State, error) {
 	)
 	if err := rows.Scan(&st.ID, &st.Revision, &st.Version, &created, &deleted, &fieldVersions,
 		&st.ConversationID, &st.Name, &tsMs, &st.Input, &st.Output, &st.LatencyMs, &st.Error,
-		&keys, &values); err != nil {
+		&keys, &values, &st.Writes, &st.WriteHashes); err != nil {
 		return nil, fmt.Errorf("scan event state: %w", err)
 	}
 	st.Created, st.Deleted = created != 0, deleted != 0
+	if st.Writes == 0 {
+		// Stored before writes were counted: its stored changes are the
+		// closest count there is.
+		st.Writes = st.Revision
+	}
 	if len(fieldVersions) == 0 {
 		for f := range st.FieldVersions {
 			st.FieldVersions[f] = st.Version
@@ -267,7 +272,8 @@ func zipAttributes(keys, values []string) []event.Attribute {
 // stateWriter accumulates the columns of one event_changes insert.
 type stateWriter struct {
 	id, conv, name, input, output, errMsg []string
-	revision, version                     []uint64
+	revision, version, writes             []uint64
+	writeHashes                           [][]uint64
 	created, deleted, emitPrev, emitNew   []uint8
 	fieldVersions                         [][]uint64
 	fieldVersionsFlat                     []uint64
@@ -285,6 +291,7 @@ func newStateWriter(n int) *stateWriter {
 		id: make([]string, 0, n), conv: make([]string, 0, n), name: make([]string, 0, n),
 		input: make([]string, 0, n), output: make([]string, 0, n), errMsg: make([]string, 0, n),
 		revision: make([]uint64, 0, n), version: make([]uint64, 0, n),
+		writes: make([]uint64, 0, n), writeHashes: make([][]uint64, 0, n),
 		created: make([]uint8, 0, n), deleted: make([]uint8, 0, n),
 		emitPrev: make([]uint8, 0, n), emitNew: make([]uint8, 0, n),
 		fieldVersions: make([][]uint64, 0, n),
@@ -315,6 +322,8 @@ func (w *stateWriter) add(old, next *event.State) {
 	w.id = append(w.id, next.ID)
 	w.revision = append(w.revision, next.Revision)
 	w.version = append(w.version, next.Version)
+	w.writes = append(w.writes, next.Writes)
+	w.writeHashes = append(w.writeHashes, next.WriteHashes)
 	w.created = append(w.created, boolByte(next.Created))
 	w.deleted = append(w.deleted, boolByte(next.Deleted))
 	w.fieldVersions = append(w.fieldVersions, w.compactFieldVersions(next))
@@ -369,7 +378,7 @@ func (w *stateWriter) stateColumns() []Column {
 		{"deleted", w.deleted}, {"field_versions", w.fieldVersions}, {"conversation_id", w.conv},
 		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"input", w.input},
 		{"output", w.output}, {"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
-		{"attr_values", w.attrValues},
+		{"attr_values", w.attrValues}, {"writes", w.writes}, {"write_hashes", w.writeHashes},
 	}
 }
 

@@ -648,6 +648,10 @@ func TestMigrationFromStateViews(t *testing.T) {
 					t.Fatalf("legacy %s: %v", file, err)
 				}
 			}
+			// The columns event_state gained since (TestMigrationCountsWrites).
+			if err := addColumns(ctx, s.conn, db, "event_state", addedStateColumns); err != nil {
+				t.Fatal(err)
+			}
 			// The old exporter inserted one row of every column into event_state.
 			current := s.conn
 			s.conn = &legacyInsertConn{Conn: current, table: db + ".event_state"}
@@ -802,6 +806,68 @@ func TestMigrationDropsStateView(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("%d state rows for one change, want 1", n)
+		}
+	})
+}
+
+// TestMigrationCountsWrites: an event_state without the write count gains
+// it at open; an event stored before reads its stored changes as its
+// version, and counts on from there.
+func TestMigrationCountsWrites(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		db := s.dialect.Database
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+db+".event_state DROP COLUMN writes, DROP COLUMN write_hashes"); err != nil {
+			t.Fatal(err)
+		}
+		ts := base.UnixMilli()
+		if err := s.conn.Exec(ctx, "INSERT INTO "+db+".event_state (id, revision, version, created, conversation_id, event_name, ts_ms) SELECT 'old', 3, 5, 1, 'c', 'n', toInt64(?)", ts); err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate(ctx, s.conn, s.dialect); err != nil {
+			t.Fatal(err)
+		}
+		if e := mustEvent(t, s, "old"); e.Version != 3 {
+			t.Fatalf("version %d after the migration, want 3", e.Version)
+		}
+		apply(t, s, updateOp("old", withError("x")))
+		apply(t, s, updateOp("old", withError("x")))
+		if e := mustEvent(t, s, "old"); e.Version != 4 || e.Error != "x" {
+			t.Fatalf("after an update sent twice: version %d error %q, want 4 x", e.Version, e.Error)
+		}
+	})
+}
+
+// TestVersionCountsDistinctWrites: the version reads return is the number of
+// distinct writes, the same whether the operations come in one batch or one
+// by one, in order or not, once or again.
+func TestVersionCountsDistinctWrites(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		create := createOp("w1", "c", "n", base, 1, "")
+		repost := create
+		repost.Version = clock.Next()
+		update := updateOp("w1", withError("e"))
+		updateAgain := update
+		updateAgain.Version = clock.Next()
+		ops := []event.Operation{update, create, repost, updateAgain}
+		one := func(id string) []event.Operation {
+			out := slices.Clone(ops)
+			for i := range out {
+				out[i].ID = id
+			}
+			return out
+		}
+		apply(t, s, one("w1")...)
+		for _, op := range one("w2") {
+			apply(t, s, op)
+		}
+		for _, op := range one("w3") {
+			apply(t, s, op, op)
+		}
+		for _, id := range []string{"w1", "w2", "w3"} {
+			if e := mustEvent(t, s, id); e.Version != 2 {
+				t.Fatalf("%s: version %d, want 2 (one create and one update)", id, e.Version)
+			}
 		}
 	})
 }

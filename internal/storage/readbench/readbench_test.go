@@ -322,7 +322,7 @@ func (r *bench) check(p picks) {
 	}
 	row := r.mustQuery(r.baselineEvent(p.ids[0]))
 	if len(row) != 1 || e.ConversationID != str(row[0][6]) || e.Name != str(row[0][7]) || e.LatencyMs != num(row[0][11]) ||
-		e.Error != str(row[0][12]) || e.Output != str(row[0][10]) || e.Revision != uint64(num(row[0][1])) {
+		e.Error != str(row[0][12]) || e.Output != str(row[0][10]) || e.Version != uint64(num(row[0][1])) {
 		r.b.Fatalf("Event(%s) = %+v, baseline %s", p.ids[0], e, row)
 	}
 	// Conversation page.

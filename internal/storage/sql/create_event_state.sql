@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
     latency              Float64,
     error                String,
     attr_keys            Array(String),
-    attr_values          Array(String)
+    attr_values          Array(String),
+    -- the distinct writes applied, and the hashes of the latest ones
+    -- (event.State.Writes): the version reads return
+    writes               UInt64,
+    write_hashes         Array(UInt64)
 )
 ENGINE = ReplacingMergeTree(revision)
 ORDER BY id
