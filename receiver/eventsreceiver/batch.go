@@ -3,6 +3,7 @@ package eventsreceiver // import "github.com/otelcol-events/otelcol-events/recei
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -28,15 +29,10 @@ type batchResponse struct {
 // refusal (429/503) means none of them was accepted.
 func (r *eventsReceiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 	if r.batchSlots != nil {
-		select {
-		case r.batchSlots <- struct{}{}:
-			defer func() { <-r.batchSlots }()
-		case <-req.Context().Done():
-			// The client left while it waited: nothing was read.
-			httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
-				"the request ended while it waited for a batch slot (max_concurrent_batches), retry", r.cfg.RetryAfter)
+		if !r.acquireBatchSlot(w, req) {
 			return
 		}
+		defer func() { <-r.batchSlots }()
 	}
 	data, rerr := r.readBody(req, true)
 	if rerr != nil {
@@ -80,6 +76,35 @@ func (r *eventsReceiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 		status = http.StatusBadRequest
 	}
 	httpapi.WriteJSON(w, status, resp)
+}
+
+// acquireBatchSlot takes a batch slot (max_concurrent_batches), or answers
+// the request and returns false. With no slot free, a request waits in line
+// behind at most as many batches as there are slots; a longer line is
+// overload and sheds at once (429), before the body is read.
+func (r *eventsReceiver) acquireBatchSlot(w http.ResponseWriter, req *http.Request) bool {
+	select {
+	case r.batchSlots <- struct{}{}:
+		return true
+	default:
+	}
+	if r.batchWaiters.Add(1) > int64(cap(r.batchSlots)) {
+		r.batchWaiters.Add(-1)
+		httpapi.WriteRetryable(w, http.StatusTooManyRequests, httpapi.CodeOverloaded, fmt.Sprintf(
+			"%d batches are being served and as many wait for their turn (max_concurrent_batches), retry later",
+			cap(r.batchSlots)), r.cfg.RetryAfter)
+		return false
+	}
+	defer r.batchWaiters.Add(-1)
+	select {
+	case r.batchSlots <- struct{}{}:
+		return true
+	case <-req.Context().Done():
+		// The client left while it waited: nothing was read.
+		httpapi.WriteRetryable(w, http.StatusServiceUnavailable, httpapi.CodeUnavailable,
+			"the request ended while it waited for a batch slot (max_concurrent_batches), retry", r.cfg.RetryAfter)
+		return false
+	}
 }
 
 func (r *eventsReceiver) batchItem(item []byte) (event.Operation, *requestError) {

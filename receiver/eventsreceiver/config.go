@@ -21,7 +21,8 @@ type Config struct {
 	MaxBatchItems int `mapstructure:"max_batch_items"`
 	// MaxConcurrentBatches bounds the POST /events/batch requests being read,
 	// decoded or waiting for their pipeline call at once; the others wait
-	// their turn before their body is read. It bounds the memory that
+	// their turn before their body is read, behind at most as many: past
+	// that line a batch gets 429 at once. It bounds the memory that
 	// concurrent batches hold (each up to max_request_body_size, and several
 	// times that decoded). A request waiting for its group commit holds its
 	// slot, so with group_commit::min_interval a pipeline call carries at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,55 @@ func TestPipelineStatusReported(t *testing.T) {
 	}
 	if err := host.events[0].Err(); err == nil || !strings.Contains(err.Error(), "broker not available") {
 		t.Fatalf("the recoverable error does not say why: %v", err)
+	}
+}
+
+// TestBatchLineSheds: with every batch slot taken and as many batches waiting
+// for one, the next batch gets 429 at once, before its body is read.
+func TestBatchLineSheds(t *testing.T) {
+	t.Parallel()
+	sink := &deafSink{release: make(chan struct{})}
+	r := newTestReceiver(t, sink, func(c *Config) { c.MaxConcurrentBatches = 1 })
+	var wg sync.WaitGroup
+	statuses := make(chan int, 2)
+	for range 2 {
+		wg.Go(func() {
+			statuses <- do(t, r, "POST", "/events/batch", "application/json", []byte("["+validEvent+"]")).status
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.pending.Load() < 1 || r.batchWaiters.Load() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending %d, waiting %d: want one served and one waiting", r.pending.Load(), r.batchWaiters.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	unread := &signalReader{r: strings.NewReader("[" + validEvent + "]"), read: make(chan struct{})}
+	req := httptest.NewRequest("POST", "/events/batch", unread)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	answered := make(chan struct{})
+	go func() { r.ServeHTTP(rec, req); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(5 * time.Second):
+		close(sink.release)
+		t.Fatal("a batch behind a full line waits instead of a 429")
+	}
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), `"overloaded"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	select {
+	case <-unread.read:
+		t.Fatal("the shed batch's body was read")
+	default:
+	}
+	close(sink.release)
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != http.StatusAccepted {
+			t.Fatalf("a batch in line got %d", s)
+		}
 	}
 }

@@ -44,6 +44,8 @@ type eventsReceiver struct {
 	// batchSlots holds a token per batch request being served
 	// (max_concurrent_batches); nil: no bound.
 	batchSlots chan struct{}
+	// batchWaiters counts the batch requests waiting for a slot.
+	batchWaiters atomic.Int64
 
 	// pending counts the write operations handed to the committer and not
 	// yet answered (max_pending_operations).
