@@ -13,7 +13,7 @@ BUILDER     := $(CACHE)/builder/$(BUILDER_VER)/builder
 BINARY      := $(ROOT)/bin/otelcol-events
 DIST_DIR    := $(ROOT)/cmd/otelcol-events
 CHDB_LIB    := $(CACHE)/chdb/libchdb.so
-GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.cache/*' -not -name '*_test.go') $(shell find . -name '*.sql' -not -path './.cache/*') go.mod go.sum
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.cache/*' -not -name '*_test.go') $(shell find . -name '*.sql' -not -path './.cache/*') docs/openapi.yaml go.mod go.sum
 # Fuzz budgets are counts of executions, not durations: with a duration, Go
 # 1.26's fuzz coordinator can fail a run with a bare "context deadline
 # exceeded" when the time is up (golang/go#75804). About 10-20 s each here.

@@ -191,6 +191,16 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case path == httpapi.RouteOpenAPI:
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
+			return
+		}
+		if r.reads != nil {
+			r.reads.ServeHTTP(w, req)
+			return
+		}
+		httpapi.WriteOpenAPI(w, req)
 	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters":
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)

@@ -271,8 +271,8 @@ func TestBatchDuplicateKeys(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	r := newTestReceiver(t, sink)
 	resp := do(t, r, "POST", "/events/batch", "application/json",
-		[]byte(`[{"op":"create","op":"delete","id":"x","conversation_id":"c","event_name":"a"},{"conversation_id":"c","event_name":"a"}]`))
-	if resp.status != http.StatusAccepted || resp.body["rejected"] != float64(1) {
+		[]byte(`[{"op":"create","op":"delete","id":"x","conversation_id":"c","event_name":"a"},{"conversation_id":"c","event_name":"a"},{"op":"delete","id":"y","input":"z"}]`))
+	if resp.status != http.StatusAccepted || resp.body["rejected"] != float64(2) {
 		t.Fatalf("%d %v", resp.status, resp.body)
 	}
 	first := resp.body["results"].([]any)[0].(map[string]any)

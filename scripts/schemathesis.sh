@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# schemathesis for the API spec check (make test-api-spec), idempotently:
+#
+#   scripts/schemathesis.sh install   create .cache/schemathesis/<pin>/venv with the pinned
+#                                     schemathesis (scripts/schemathesis/requirements.txt);
+#                                     the LAST line of stdout is the path of its `st` command
+#   scripts/schemathesis.sh run ARG...  install, then run `st ARG...`
+#   scripts/schemathesis.sh check BINARY
+#            start BINARY with config/single-node.yaml (embedded engine, CHDB_LIB) on free ports
+#            and a fresh data directory, run schemathesis with every check against the
+#            /openapi.yaml it serves, stop it; exit status is schemathesis's.
+#            SCHEMATHESIS_MAX_EXAMPLES (default 15) bounds the cases per operation and phase.
+#
+# One directory per pin (the requirements file's hash): a venv left from an older pin is
+# not reused. Progress messages go to stderr.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd -- "$SCRIPT_DIR/.." && pwd -P)
+REQUIREMENTS="$SCRIPT_DIR/schemathesis/requirements.txt"
+PIN=$(sha256sum "$REQUIREMENTS" | cut -c1-12)
+VENV="$ROOT/.cache/schemathesis/$PIN/venv"
+ST="$VENV/bin/st"
+
+install() {
+	if [[ -x "$ST" && -f "$VENV/.installed" ]]; then
+		echo "$ST"
+		return
+	fi
+	echo "installing schemathesis into $VENV" >&2
+	rm -rf "$VENV"
+	python3 -m venv "$VENV"
+	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" >&2
+	touch "$VENV/.installed"
+	echo "$ST"
+}
+
+# free_port prints a TCP port that nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+check() {
+	local binary=$1 st data port pid status=0
+	st=$(install | tail -n1)
+	data=$(mktemp -d)
+	port=$(free_port)
+	echo "starting $binary on 127.0.0.1:$port (data in $data)" >&2
+	API_PORT=$port QUERY_PORT=$(free_port) OTLP_GRPC_PORT=$(free_port) OTLP_HTTP_PORT=$(free_port) \
+		HEALTH_PORT=$(free_port) METRICS_PORT=$(free_port) DATA_DIR=$data \
+		"$binary" --config "$ROOT/config/single-node.yaml" >"$data/collector.log" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064
+	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$data'" EXIT
+	for _ in $(seq 1 180); do
+		if curl -fs -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then break; fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			cat "$data/collector.log" >&2
+			echo "the collector exited during start-up" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	"$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
+		--checks all --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-15}" --workers 2 \
+		--generation-database none --request-timeout 10 --no-color || status=$?
+	if ((status != 0)); then
+		echo "--- collector log (tail)" >&2
+		tail -n 30 "$data/collector.log" >&2
+	fi
+	return "$status"
+}
+
+case "${1:-}" in
+install) install ;;
+check)
+	shift
+	check "$(realpath "${1:?usage: scripts/schemathesis.sh check BINARY}")"
+	;;
+run)
+	shift
+	st=$(install | tail -n1)
+	exec "$st" "$@"
+	;;
+*)
+	sed -n '2,15p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+	;;
+esac
