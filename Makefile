@@ -44,8 +44,17 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 	$(MAKE) fuzz
 	$(MAKE) build
 	CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) go test -count=1 -tags e2e -timeout 15m ./test/e2e/...
+	$(MAKE) test-api-spec
 	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -quick -collector $(BINARY)
 	$(MAKE) test-python
+
+# Cases per operation and phase of test-api-spec: with 50, about 1 600 cases
+# in 20 s here.
+SCHEMATHESIS_MAX_EXAMPLES ?= 50
+
+.PHONY: test-api-spec
+test-api-spec: $(BINARY) chdb ## schemathesis (pinned, installed into .cache) with every check, against a single-node collector it starts
+	CHDB_LIB=$(CHDB_LIB) SCHEMATHESIS_MAX_EXAMPLES=$(SCHEMATHESIS_MAX_EXAMPLES) scripts/schemathesis.sh check $(BINARY)
 
 .PHONY: bench
 bench: services chdb $(BINARY) ## benchmark with same-run ceilings on a collector it starts (BENCH_FLAGS, e.g. -topology kafka; env INSERT_COUNT ...)

@@ -105,6 +105,7 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 		_ = ln.Close()
 		return err
 	}
+	r.server.Handler = &bodyLimit{next: r.server.Handler, limit: r.cfg.ServerConfig.MaxRequestBodySize}
 	r.settings.Logger.Info("Events API listening", zap.String("endpoint", ln.Addr().String()),
 		zap.Bool("reads", r.reads != nil))
 	group := r.cfg.GroupCommit
