@@ -109,8 +109,12 @@ func WriteAccepted(w http.ResponseWriter, id string) {
 type ReadRoutes interface {
 	// ReadHandler serves GET /event/{id}, GET /events/conversation/{id},
 	// GET /analytics/*, GET /dead-letters, GET /health (with the ClickHouse
-	// check) and GET /openapi.yaml.
+	// check) and GET /openapi.yaml, without authentication.
 	ReadHandler() http.Handler
+	// ReadAuthenticator is the authenticator of the extension's own `auth`
+	// setting, which the receiver applies to the read routes it serves; nil
+	// when the extension has none.
+	ReadAuthenticator() *Authenticator
 }
 
 // Event is an event as the read API answers it (docs/api.md); the query
