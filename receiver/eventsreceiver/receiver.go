@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/confighttp/xconfighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -40,10 +40,10 @@ type eventsReceiver struct {
 	limits   event.Limits
 
 	reads     http.Handler // the eventsquery extension's routes, when configured
+	committer *committer
 	// writeAuth guards the writes (the receiver's `auth`), readAuth the
 	// reads (the query extension's `auth`, else the receiver's); nil: open.
 	writeAuth, readAuth *httpapi.Authenticator
-	committer *committer
 	// batchSlots holds a token per batch request being served
 	// (max_concurrent_batches); nil: no bound.
 	batchSlots chan struct{}
