@@ -61,9 +61,10 @@ check() {
 		fi
 		sleep 0.5
 	done
-	"$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
+	# From the data directory: schemathesis keeps a cache in its working directory.
+	(cd "$data" && "$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
 		--checks all --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-15}" --workers 2 \
-		--generation-database none --request-timeout 10 --no-color || status=$?
+		--generation-database none --request-timeout 10 --no-color) || status=$?
 	if ((status != 0)); then
 		echo "--- collector log (tail)" >&2
 		tail -n 30 "$data/collector.log" >&2
