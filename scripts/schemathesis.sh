@@ -9,7 +9,8 @@
 #            start BINARY with config/single-node.yaml (embedded engine, CHDB_LIB) on free ports
 #            and a fresh data directory, run schemathesis with every check against the
 #            /openapi.yaml it serves, stop it; exit status is schemathesis's.
-#            SCHEMATHESIS_MAX_EXAMPLES (default 15) bounds the cases per operation and phase.
+#            SCHEMATHESIS_MAX_EXAMPLES (default 15) bounds the cases per operation and phase;
+#            SCHEMATHESIS_ARGS adds options to `st run` (e.g. --seed N, --report ndjson).
 #
 # One directory per pin (the requirements file's hash): a venv left from an older pin is
 # not reused. Progress messages go to stderr.
@@ -64,7 +65,7 @@ check() {
 	# From the data directory: schemathesis keeps a cache in its working directory.
 	(cd "$data" && "$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
 		--checks all --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-15}" --workers 2 \
-		--generation-database none --request-timeout 10 --no-color) || status=$?
+		--generation-database none --request-timeout 10 --no-color ${SCHEMATHESIS_ARGS:-}) || status=$?
 	if ((status != 0)); then
 		echo "--- collector log (tail)" >&2
 		tail -n 30 "$data/collector.log" >&2
