@@ -87,9 +87,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	route, pathParams, err := t.router.FindRoute(req)
 	if err != nil {
 		var routeErr *routers.RouteError
-		if errors.As(err, &routeErr) && routeErr.Reason == routers.ErrMethodNotAllowed.Error() {
+		if errors.As(err, &routeErr) && routeErr.Reason == routers.ErrMethodNotAllowed.Error() && req.Method != http.MethodHead {
 			// A method the route does not have: the answer is a 405, whose
-			// shape the route's operations document.
+			// shape the route's operations document. HEAD, which the
+			// description leaves out, is answered as GET without a body.
 			return t.checkMethodNotAllowed(req)
 		}
 		return t.Base.RoundTrip(req)
