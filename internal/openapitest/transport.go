@@ -146,7 +146,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case reqErr == nil && (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnsupportedMediaType) && !isBatch(route):
 		problems = append(problems, fmt.Sprintf("the description allows the request but the server refused it as invalid: %s", respBody))
 	}
-	return resp, t.record(req, resp.StatusCode, reqBody, problems)
+	return answer(resp, t.record(req, resp.StatusCode, reqBody, problems))
+}
+
+// answer returns resp, or only err: a RoundTripper returns one or the other.
+func answer(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
 }
 
 // isBatch: a batch the description allows may still hold operations the
@@ -174,8 +183,21 @@ func (t *Transport) validateRequest(req *http.Request, route *routers.Route, pat
 		Request:    check,
 		PathParams: pathParams,
 		Route:      route,
-		Options:    &openapi3filter.Options{MultiError: true},
+		Options:    &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerPresent},
 	})
+}
+
+// bearerPresent checks that a request carries the credential a security
+// scheme of the description names (a bearer token); whether the key is
+// right is the server's to say.
+func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if s := in.SecurityScheme; s == nil || s.Type != "http" || !strings.EqualFold(s.Scheme, "bearer") {
+		return fmt.Errorf("security scheme %q: not a bearer token", in.SecuritySchemeName)
+	}
+	if h := in.RequestValidationInput.Request.Header.Get("Authorization"); !strings.HasPrefix(strings.ToLower(h), "bearer ") {
+		return fmt.Errorf("security scheme %q: no bearer token", in.SecuritySchemeName)
+	}
+	return nil
 }
 
 func (t *Transport) checkMethodNotAllowed(req *http.Request) (*http.Response, error) {
@@ -194,7 +216,7 @@ func (t *Transport) checkMethodNotAllowed(req *http.Request) (*http.Response, er
 		!strings.Contains(string(respBody), `"method_not_allowed"`) {
 		problems = append(problems, fmt.Sprintf("a method the route does not have: want 405 method_not_allowed with Allow, got %d %s", resp.StatusCode, respBody))
 	}
-	return resp, t.record(req, resp.StatusCode, nil, problems)
+	return answer(resp, t.record(req, resp.StatusCode, nil, problems))
 }
 
 func (t *Transport) record(req *http.Request, status int, body []byte, problems []string) error {
