@@ -52,7 +52,10 @@ func (b *bodyLimit) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// Read whole, empty, or never asked for: nothing is on its way.
 		return
 	}
-	w.Header().Set("Connection", "close")
+	// A refusal before the body's end (too large once decoded, or refused
+	// before it was read): a body over the limit has made the server close
+	// the connection after this answer (http.MaxBytesReader), a smaller one
+	// leaves it open once drained.
 	drain(rc, body.ReadCloser)
 }
 

@@ -110,3 +110,42 @@ func writeZeros(w io.Writer, n int) error {
 	}
 	return nil
 }
+
+// TestRefusedBodyKeepsTheConnection: a body within the limit that the
+// receiver refuses without reading (415 here, 401 alike) is drained, so the
+// client reads the answer and the connection serves the next request.
+func TestRefusedBodyKeepsTheConnection(t *testing.T) {
+	t.Parallel()
+	const limit = 8 << 20
+	r := newTestReceiver(t, new(consumertest.LogsSink), func(c *Config) { c.ServerConfig.MaxRequestBodySize = limit })
+	srv := httptest.NewServer(&bodyLimit{next: http.MaxBytesHandler(r, limit), limit: limit})
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	const size = 4 << 20
+	w := bufio.NewWriter(conn)
+	fmt.Fprintf(w, "POST /event/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", size)
+	if err := writeZeros(w, size); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := w.Flush(); err != nil {
+		t.Fatalf("sending: %v", err)
+	}
+	rd := bufio.NewReader(conn)
+	for _, want := range []int{http.StatusUnsupportedMediaType, http.StatusNotFound} {
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatalf("reading the answer %d: %v", want, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("got %d, want %d", resp.StatusCode, want)
+		}
+	}
+}
