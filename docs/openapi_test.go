@@ -20,7 +20,7 @@ func TestOpenAPIIsValid(t *testing.T) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/event/", "/event/{id}", "/events/batch", "/events/conversation/{conversation_id}",
+	for _, path := range []string{"/event/", "/event", "/event/{id}", "/events/batch", "/events/conversation/{conversation_id}",
 		"/analytics/errors", "/analytics/latency", "/analytics/sessions/top-errors", "/dead-letters", "/health", "/openapi.yaml"} {
 		if doc.Paths.Find(path) == nil {
 			t.Errorf("no path %s", path)
