@@ -1,7 +1,10 @@
 package eventsreceiver
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"testing"
 	"time"
@@ -58,5 +61,22 @@ func TestTimestampPatternMatchesParser(t *testing.T) {
 		if s := fmt.Sprintf("%d-02-29T00:00:00Z", leap); !inSpec(s) || !parses(s) {
 			t.Errorf("%s: in the description %v, parses %v", s, inSpec(s), parses(s))
 		}
+	}
+}
+
+// TestServesOpenAPI: the API port answers the description even without the
+// query extension, and only to GET and HEAD.
+func TestServesOpenAPI(t *testing.T) {
+	t.Parallel()
+	r := newTestReceiver(t, nil)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.yaml", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/yaml" || !bytes.Equal(rec.Body.Bytes(), docs.OpenAPI) {
+		t.Fatalf("GET: %d %q, %d bytes", rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+	}
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("POST", "/openapi.yaml", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
+		t.Fatalf("POST: %d %v", rec.Code, rec.Header())
 	}
 }
