@@ -116,9 +116,11 @@ func decodeBodyJSON(data []byte) (*body, *requestError) {
 }
 
 // checkKeys rejects what encoding/json lets through silently in a body it
-// decoded: a repeated key (it keeps the last value, so {"op":"create",
-// "op":"delete"} would be a delete) and a null attribute value (it would
-// become ""). data is one valid JSON object.
+// decoded: a key spelled in another case (it matches field names without
+// regard to case, so "Event_Name" would set event_name), a repeated key (it
+// keeps the last value, so {"op":"create","op":"delete"} would be a delete)
+// and a null attribute value (it would become ""). data is one valid JSON
+// object.
 func checkKeys(data []byte) *requestError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -132,6 +134,9 @@ func checkKeys(data []byte) *requestError {
 			return nil
 		}
 		key, _ := tok.(string)
+		if _, known := bodyFieldIndex(key); !known {
+			return badRequest(event.CodeUnknownField, "unknown field %q (field names are lower case)", key)
+		}
 		if _, dup := seen[key]; dup {
 			return badRequest(event.CodeDuplicateKey, "duplicate key %q: each field may appear once", key)
 		}

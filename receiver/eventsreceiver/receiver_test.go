@@ -183,6 +183,9 @@ func TestValidation(t *testing.T) {
 		{"latency 1e308", "PUT", "/event/x", "application/json", `{"latency":1e308}`, 400, "invalid_field"},
 		{"duplicate key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","event_name":"b"}`, 400, "duplicate_key"},
 		{"duplicate key, one null", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input":null,"input":"x"}`, 400, "duplicate_key"},
+		{"field name in another case", "POST", "/event/", "application/json", `{"conversation_id":"c","Event_Name":"a"}`, 400, "unknown_field"},
+		{"duplicate key in another case", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","EVENT_NAME":"b"}`, 400, "unknown_field"},
+		{"escaped field name", "PUT", "/event/x", "application/json", `{"err\u006fr":"e","error":"f"}`, 400, "duplicate_key"},
 		{"duplicate attribute key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"k":"1","k":"2"}}`, 400, "duplicate_key"},
 		{"null attribute value", "PUT", "/event/x", "application/json", `{"attributes":{"k":null}}`, 400, "invalid_field"},
 		{"empty attribute key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"":"v"}}`, 400, "invalid_field"},
@@ -652,5 +655,19 @@ func TestShutdownWithoutStart(t *testing.T) {
 	r := newTestReceiver(t, consumertest.NewNop())
 	if err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEscapedFieldName: a key is compared once unescaped, as JSON has it.
+func TestEscapedFieldName(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	resp := do(t, r, "POST", "/event/", "application/json", []byte(`{"conversation_id":"c","event\u005fname":"a"}`))
+	if resp.status != http.StatusAccepted {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	if ops := operations(t, sink); len(ops) != 1 || ops[0].Name != "a" {
+		t.Fatalf("got %+v", ops)
 	}
 }
