@@ -8,7 +8,9 @@
 #   scripts/schemathesis.sh check BINARY
 #            start BINARY with config/single-node.yaml (embedded engine, CHDB_LIB) on free ports
 #            and a fresh data directory, run schemathesis with every check against the
-#            /openapi.yaml it serves, stop it; exit status is schemathesis's.
+#            /openapi.yaml it serves, stop it; then the same with config/api-keys.yaml, the
+#            writes with a write key and the reads with a read key (a third of the cases
+#            each). Fails when any run fails.
 #            SCHEMATHESIS_MAX_EXAMPLES (default 15) bounds the cases per operation and phase;
 #            SCHEMATHESIS_ARGS adds options to `st run` (e.g. --seed N, --report ndjson).
 #
@@ -41,20 +43,25 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-check() {
-	local binary=$1 st data port pid status=0
-	st=$(install | tail -n1)
+# start_collector NAME [--config OVERLAY]: start the collector of $binary with
+# config/single-node.yaml (and OVERLAY) on free ports and a fresh data
+# directory; sets port, pid and data.
+start_collector() {
+	local name=$1
+	shift
 	data=$(mktemp -d)
 	port=$(free_port)
-	echo "starting $binary on 127.0.0.1:$port (data in $data)" >&2
+	echo "== $name: $binary on 127.0.0.1:$port (data in $data)" >&2
 	API_PORT=$port QUERY_PORT=$(free_port) OTLP_GRPC_PORT=$(free_port) OTLP_HTTP_PORT=$(free_port) \
 		HEALTH_PORT=$(free_port) METRICS_PORT=$(free_port) DATA_DIR=$data \
-		"$binary" --config "$ROOT/config/single-node.yaml" >"$data/collector.log" 2>&1 &
+		WRITE_API_KEY=$WRITE_KEY READ_API_KEY=$READ_KEY \
+		"$binary" --config "$ROOT/config/single-node.yaml" "$@" >"$data/collector.log" 2>&1 &
 	pid=$!
 	# shellcheck disable=SC2064
 	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf '$data'" EXIT
 	for _ in $(seq 1 180); do
-		if curl -fs -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then break; fi
+		# Ready once the API description answers (open with keys too).
+		if curl -fs -o /dev/null "http://127.0.0.1:$port/openapi.yaml" 2>/dev/null; then return 0; fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			cat "$data/collector.log" >&2
 			echo "the collector exited during start-up" >&2
@@ -62,6 +69,24 @@ check() {
 		fi
 		sleep 0.5
 	done
+	echo "the collector did not answer within 90 s" >&2
+	return 1
+}
+
+stop_collector() {
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -rf "$data"
+	trap - EXIT
+}
+
+# run_st EXAMPLES KEY [OPTION...]: schemathesis with every check against the
+# started collector, with `Authorization: Bearer KEY` unless KEY is empty.
+run_st() {
+	local examples=$1 key=$2 status=0
+	shift 2
+	local auth=()
+	if [[ -n $key ]]; then auth=(--header "Authorization: Bearer $key"); fi
 	# From the data directory: schemathesis keeps a cache in its working directory.
 	# ASCII strings: JSON Schema's maxLength counts characters, the API's limits
 	# count UTF-8 bytes (docs/openapi.yaml says so); they agree on ASCII only,
@@ -69,13 +94,33 @@ check() {
 	# One worker: with two, Python 3.11's ast.parse, which hypothesis calls to
 	# describe its filters, can fail in one thread ("AST constructor recursion
 	# depth mismatch").
+	# shellcheck disable=SC2086 # SCHEMATHESIS_ARGS is a list of options
 	(cd "$data" && "$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
-		--checks all --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-15}" --workers 1 --generation-codec ascii \
-		--generation-database none --request-timeout 10 --no-color ${SCHEMATHESIS_ARGS:-}) || status=$?
+		--checks all --max-examples "$examples" --workers 1 --generation-codec ascii \
+		--generation-database none --request-timeout 10 --no-color "${auth[@]}" "$@" ${SCHEMATHESIS_ARGS:-}) || status=$?
 	if ((status != 0)); then
 		echo "--- collector log (tail)" >&2
 		tail -n 30 "$data/collector.log" >&2
 	fi
+	return "$status"
+}
+
+check() {
+	binary=$1
+	st=$(install | tail -n1)
+	local examples=${SCHEMATHESIS_MAX_EXAMPLES:-15} status=0
+	WRITE_KEY=write-$RANDOM$RANDOM READ_KEY=read-$RANDOM$RANDOM
+
+	start_collector "no credentials" || return 1
+	run_st "$examples" "" || status=1
+	stop_collector
+
+	# config/api-keys.yaml: the writes with the write key, the reads with the
+	# read key, each with a third of the cases.
+	start_collector "config/api-keys.yaml" --config "$ROOT/config/api-keys.yaml" || return 1
+	run_st $(((examples + 2) / 3)) "$WRITE_KEY" --include-method-regex '^(POST|PUT|DELETE)$' || status=1
+	run_st $(((examples + 2) / 3)) "$READ_KEY" --include-method GET || status=1
+	stop_collector
 	return "$status"
 }
 
