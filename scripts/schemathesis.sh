@@ -74,8 +74,8 @@ start_collector() {
 }
 
 stop_collector() {
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 	rm -rf "$data"
 	trap - EXIT
 }
