@@ -12,6 +12,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
 	"go.uber.org/zap"
 
@@ -46,6 +48,10 @@ type queryExtension struct {
 	settings extension.Settings
 	stores   *lazyStore
 	handler  http.Handler
+	// readAuth is the authenticator of the extension's `auth` setting,
+	// applied by the extension on its own port and by the events receiver on
+	// the API port; nil without one.
+	readAuth *httpapi.Authenticator
 
 	server     *http.Server
 	addr       net.Addr // where the server listens, once started
@@ -78,6 +84,21 @@ func newQueryExtension(cfg *Config, set extension.Settings, open opener) *queryE
 // same routes on its own port.
 func (e *queryExtension) ReadHandler() http.Handler { return e.handler }
 
+// ReadAuthenticator implements httpapi.ReadRoutes.
+func (e *queryExtension) ReadAuthenticator() *httpapi.Authenticator { return e.readAuth }
+
+// serveAuthenticated serves the extension's own port: every route but the
+// API description needs a credential of the `auth` setting.
+func (e *queryExtension) serveAuthenticated(w http.ResponseWriter, req *http.Request) {
+	if req.URL.EscapedPath() != httpapi.RouteOpenAPI {
+		var ok bool
+		if req, ok = httpapi.Authorize(w, req, e.readAuth, nil, "read"); !ok {
+			return
+		}
+	}
+	e.handler.ServeHTTP(w, req)
+}
+
 // Start connects to ClickHouse and starts serving. A ClickHouse that is down
 // at start is not fatal: requests answer 503 and connect again later.
 func (e *queryExtension) Start(ctx context.Context, host component.Host) error {
@@ -85,11 +106,22 @@ func (e *queryExtension) Start(ctx context.Context, host component.Host) error {
 		e.settings.Logger.Warn("ClickHouse is not reachable yet; reads answer 503 until it is",
 			zap.String("endpoint", e.cfg.ClickHouse.Endpoint), zap.Error(err))
 	}
+	readAuth, err := httpapi.NewAuthenticator(ctx, e.cfg.ServerConfig.Auth, host.GetExtensions())
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	e.readAuth = readAuth
 	ln, err := e.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", e.cfg.ServerConfig.NetAddr.Endpoint, err)
 	}
-	e.server, err = e.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.settings.TelemetrySettings, e.handler)
+	// The routes authenticate (serveAuthenticated), so that the same
+	// authenticator also guards them on the API port and the API description
+	// stays open.
+	server := e.cfg.ServerConfig
+	server.Auth = configoptional.None[confighttp.AuthConfig]()
+	e.server, err = server.ToServer(ctx, host.GetExtensions(), e.settings.TelemetrySettings,
+		http.HandlerFunc(e.serveAuthenticated), confighttp.WithErrorHandler(httpapi.WriteServerError))
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -113,6 +113,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case path == routeHealth:
 		h.serveHealth(w, req)
 		return
+	case path == httpapi.RouteOpenAPI:
+		if !readMethod(req) {
+			httpapi.WriteMethodNotAllowed(w, req, allowedMethods)
+			return
+		}
+		httpapi.WriteOpenAPI(w, req)
+		return
 	case path == routeErrors:
 		prepare = h.errorCounts
 	case path == routeLatency:

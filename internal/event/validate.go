@@ -14,7 +14,16 @@ const (
 	CodeInvalidField   = "invalid_field"
 	CodeUnknownField   = "unknown_field"
 	CodeImmutableField = "immutable_field"
+	// CodeDuplicateKey: a JSON object of the body repeats a key.
+	CodeDuplicateKey = "duplicate_key"
 )
+
+// MaxLatencyMs is the largest latency an event may carry: 1e9 ms, about
+// 11.6 days, longer than any call, request or agent run an event describes.
+// Without a bound one value such as 1e308 turns every sum or average it
+// enters into +Inf and a p95 into 1e+308; under it, a sum over 10^9 events
+// stays below 10^18 and a latency prints as a plain JSON number.
+const MaxLatencyMs = 1e9
 
 // ValidationError says which field of an operation is wrong and why.
 type ValidationError struct {
@@ -123,8 +132,8 @@ func (l Limits) Validate(op *Operation) *ValidationError {
 			return err
 		}
 	}
-	if math.IsNaN(op.LatencyMs) || math.IsInf(op.LatencyMs, 0) || op.LatencyMs < 0 {
-		return invalid(CodeInvalidField, "latency", "must be a finite number >= 0")
+	if math.IsNaN(op.LatencyMs) || op.LatencyMs < 0 || op.LatencyMs > MaxLatencyMs {
+		return invalid(CodeInvalidField, "latency", "must be a number of milliseconds between 0 and %g", float64(MaxLatencyMs))
 	}
 	if op.Set.Has(FieldTimestamp) && !ValidTimestamp(op.Timestamp) {
 		return invalid(CodeInvalidField, "timestamp", "must be between %s and %s",

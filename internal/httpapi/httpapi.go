@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/otelcol-events/otelcol-events/docs"
 )
 
 // Error codes of docs/api.md that are not field validation codes (those are
@@ -79,6 +81,19 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+// RouteOpenAPI is where the API serves its own description.
+const RouteOpenAPI = "/openapi.yaml"
+
+// WriteOpenAPI answers docs/openapi.yaml.
+func WriteOpenAPI(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(docs.OpenAPI)))
+	w.WriteHeader(http.StatusOK)
+	if req.Method != http.MethodHead {
+		_, _ = w.Write(docs.OpenAPI)
+	}
+}
+
 // Accepted is the body of a 202: the id of the event the operation is for.
 type Accepted struct {
 	ID string `json:"id"`
@@ -93,8 +108,13 @@ func WriteAccepted(w http.ResponseWriter, id string) {
 // it among the host's extensions and serves its routes on the write port.
 type ReadRoutes interface {
 	// ReadHandler serves GET /event/{id}, GET /events/conversation/{id},
-	// GET /analytics/* and GET /health (with the ClickHouse check).
+	// GET /analytics/*, GET /dead-letters, GET /health (with the ClickHouse
+	// check) and GET /openapi.yaml, without authentication.
 	ReadHandler() http.Handler
+	// ReadAuthenticator is the authenticator of the extension's own `auth`
+	// setting, which the receiver applies to the read routes it serves; nil
+	// when the extension has none.
+	ReadAuthenticator() *Authenticator
 }
 
 // Event is an event as the read API answers it (docs/api.md); the query

@@ -122,6 +122,10 @@ func (r *eventsReceiver) batchItem(item []byte) (event.Operation, *requestError)
 		return event.Operation{}, badRequest(event.CodeMissingField, "id: required for %s", kind)
 	}
 	if kind == event.OpDelete {
+		if b.ConversationID != nil || b.EventName != nil || b.Input != nil || b.Output != nil ||
+			b.Latency != nil || b.Error != nil || b.Timestamp != nil || b.Attributes != nil {
+			return event.Operation{}, badRequest(event.CodeInvalidField, "a delete carries only op and id")
+		}
 		if b.ID != nil {
 			if verr := r.limits.ValidateID(*b.ID); verr != nil {
 				return event.Operation{}, badRequest(verr.Code, "%s", verr.Error())

@@ -109,7 +109,81 @@ func decodeBodyJSON(data []byte) (*body, *requestError) {
 	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, badRequest(httpapi.CodeInvalidJSON, "unexpected data after the JSON object")
 	}
+	if rerr := checkKeys(data); rerr != nil {
+		return nil, rerr
+	}
 	return &b, nil
+}
+
+// checkKeys rejects what encoding/json lets through silently in a body it
+// decoded: a key spelled in another case (it matches field names without
+// regard to case, so "Event_Name" would set event_name), a repeated key (it
+// keeps the last value, so {"op":"create","op":"delete"} would be a delete)
+// and a null attribute value (it would become ""). data is one valid JSON
+// object.
+func checkKeys(data []byte) *requestError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // the body's '{'
+		return nil
+	}
+	seen := make(map[string]struct{}, len(bodyFieldNames))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if _, known := bodyFieldIndex(key); !known {
+			return badRequest(event.CodeUnknownField, "unknown field %q (field names are lower case)", key)
+		}
+		if _, dup := seen[key]; dup {
+			return badRequest(event.CodeDuplicateKey, "duplicate key %q: each field may appear once", key)
+		}
+		seen[key] = struct{}{}
+		if key != "attributes" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil
+			}
+			continue
+		}
+		if rerr := checkAttributeKeys(dec); rerr != nil {
+			return rerr
+		}
+	}
+	return nil
+}
+
+// checkAttributeKeys reads the value of "attributes" from dec: an object
+// (already decoded as map[string]string, or null) whose keys must not repeat
+// and whose values must not be null.
+func checkAttributeKeys(dec *json.Decoder) *requestError {
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil // null: no attributes
+	}
+	seen := make(map[string]struct{})
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if _, dup := seen[key]; dup {
+			return badRequest(event.CodeDuplicateKey, "attributes: duplicate key %q", key)
+		}
+		seen[key] = struct{}{}
+		value, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if value == nil {
+			return badRequest(event.CodeInvalidField, "attributes.%s: must be a string, got null (send the whole map without the key to remove it)", key)
+		}
+	}
+	_, _ = dec.Token() // '}'
+	return nil
 }
 
 func jsonError(err error) *requestError {

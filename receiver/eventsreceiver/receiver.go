@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/confighttp/xconfighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -41,6 +42,9 @@ type eventsReceiver struct {
 
 	reads     http.Handler // the eventsquery extension's routes, when configured
 	committer *committer
+	// writeAuth guards the writes (the receiver's `auth`), readAuth the
+	// reads (the query extension's `auth`, else the receiver's); nil: open.
+	writeAuth, readAuth *httpapi.Authenticator
 	// batchSlots holds a token per batch request being served
 	// (max_concurrent_batches); nil: no bound.
 	batchSlots chan struct{}
@@ -97,26 +101,38 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("query: extension %q does not serve the read API (use an eventsquery extension)", r.cfg.Query)
 		}
 		r.reads = routes.ReadHandler()
+		r.readAuth = routes.ReadAuthenticator()
+	}
+	writeAuth, err := httpapi.NewAuthenticator(ctx, r.cfg.ServerConfig.Auth, host.GetExtensions())
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	r.writeAuth = writeAuth
+	if r.readAuth == nil {
+		// Reads without an authenticator of their own are no more open than
+		// the writes.
+		r.readAuth = writeAuth
 	}
 	ln, err := r.cfg.ServerConfig.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", r.cfg.ServerConfig.NetAddr.Endpoint, err)
 	}
-	opts := []confighttp.ToServerOption{
-		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
-			writeServerError(w, msg, status)
-		}),
-	}
+	opts := []confighttp.ToServerOption{confighttp.WithErrorHandler(httpapi.WriteServerError)}
 	if !r.cfg.HTTPTelemetry {
 		// otelhttp's filter skips its whole handler for a request it
 		// refuses: no span, no metric, no per-request allocations.
 		opts = append(opts, xconfighttp.WithOtelHTTPOptions(otelhttp.WithFilter(func(*http.Request) bool { return false })))
 	}
-	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r, opts...)
+	// ServeHTTP authenticates each route with the credentials of its kind:
+	// confighttp's `auth` would guard every route with the writers'.
+	server := r.cfg.ServerConfig
+	server.Auth = configoptional.None[confighttp.AuthConfig]()
+	r.server, err = server.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r, opts...)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
+	r.server.Handler = &bodyLimit{next: r.server.Handler, limit: r.cfg.ServerConfig.MaxRequestBodySize}
 	r.settings.Logger.Info("Events API listening", zap.String("endpoint", ln.Addr().String()),
 		zap.Bool("reads", r.reads != nil))
 	group := r.cfg.GroupCommit
@@ -145,21 +161,6 @@ func (r *eventsReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// writeServerError maps the errors confighttp answers by itself (auth,
-// decompression, body size) to the API's error shape.
-func writeServerError(w http.ResponseWriter, msg string, status int) {
-	code := httpapi.CodeInvalidJSON
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		code = httpapi.CodeUnauthorized
-	case http.StatusRequestEntityTooLarge:
-		code = httpapi.CodeTooLarge
-	case http.StatusUnsupportedMediaType:
-		code = httpapi.CodeUnsupportedMediaType
-	}
-	httpapi.WriteError(w, status, code, strings.TrimSpace(msg))
-}
-
 // ServeHTTP routes the API. The routes are few and fixed, so a switch keeps
 // 404 and 405 answers in the API's JSON shape.
 func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -170,7 +171,9 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodPost)
 			return
 		}
-		r.handleCreate(w, req)
+		if req, ok := r.authorizeWrite(w, req); ok {
+			r.handleCreate(w, req)
+		}
 	case strings.HasPrefix(path, "/event/"):
 		id, err := url.PathUnescape(strings.TrimPrefix(path, "/event/"))
 		if err != nil {
@@ -179,9 +182,13 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		switch req.Method {
 		case http.MethodPut:
-			r.handleUpdate(w, req, id)
+			if req, ok := r.authorizeWrite(w, req); ok {
+				r.handleUpdate(w, req, id)
+			}
 		case http.MethodDelete:
-			r.handleDelete(w, req, id)
+			if req, ok := r.authorizeWrite(w, req); ok {
+				r.handleDelete(w, req, id)
+			}
 		case http.MethodGet, http.MethodHead:
 			r.serveRead(w, req)
 		default:
@@ -192,8 +199,24 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodPost)
 			return
 		}
-		r.handleBatch(w, req)
+		if req, ok := r.authorizeWrite(w, req); ok {
+			r.handleBatch(w, req)
+		}
 	case path == "/health":
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
+			return
+		}
+		req, ok := httpapi.Authorize(w, req, r.readAuth, r.writeAuth, "read")
+		if !ok {
+			return
+		}
+		if r.reads != nil {
+			r.reads.ServeHTTP(w, req)
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	case path == httpapi.RouteOpenAPI:
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
 			return
@@ -202,7 +225,7 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.reads.ServeHTTP(w, req)
 			return
 		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpapi.WriteOpenAPI(w, req)
 	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters":
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
@@ -220,7 +243,14 @@ func (r *eventsReceiver) serveRead(w http.ResponseWriter, req *http.Request) {
 			"reads are not served on this port: configure the events receiver's `query` with an eventsquery extension")
 		return
 	}
-	r.reads.ServeHTTP(w, req)
+	if req, ok := httpapi.Authorize(w, req, r.readAuth, r.writeAuth, "read"); ok {
+		r.reads.ServeHTTP(w, req)
+	}
+}
+
+// authorizeWrite checks the credential of a write (see httpapi.Authorize).
+func (r *eventsReceiver) authorizeWrite(w http.ResponseWriter, req *http.Request) (*http.Request, bool) {
+	return httpapi.Authorize(w, req, r.writeAuth, r.readAuth, "write")
 }
 
 func (r *eventsReceiver) handleCreate(w http.ResponseWriter, req *http.Request) {

@@ -179,6 +179,17 @@ func TestValidation(t *testing.T) {
 		{"attributes wrong type", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"k":1}}`, 400, "invalid_field"},
 		{"negative latency", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":-1}`, 400, "invalid_field"},
 		{"huge latency", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":1e999}`, 400, "invalid_field"},
+		{"latency over the maximum", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","latency":1000000000.5}`, 400, "invalid_field"},
+		{"latency 1e308", "PUT", "/event/x", "application/json", `{"latency":1e308}`, 400, "invalid_field"},
+		{"duplicate key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","event_name":"b"}`, 400, "duplicate_key"},
+		{"duplicate key, one null", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input":null,"input":"x"}`, 400, "duplicate_key"},
+		{"field name in another case", "POST", "/event/", "application/json", `{"conversation_id":"c","Event_Name":"a"}`, 400, "unknown_field"},
+		{"duplicate key in another case", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","EVENT_NAME":"b"}`, 400, "unknown_field"},
+		{"escaped field name", "PUT", "/event/x", "application/json", `{"err\u006fr":"e","error":"f"}`, 400, "duplicate_key"},
+		{"duplicate attribute key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"k":"1","k":"2"}}`, 400, "duplicate_key"},
+		{"null attribute value", "PUT", "/event/x", "application/json", `{"attributes":{"k":null}}`, 400, "invalid_field"},
+		{"empty attribute key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"":"v"}}`, 400, "invalid_field"},
+		{"input over 1 MiB", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input":"` + strings.Repeat("x", 1<<20+1) + `"}`, 400, "invalid_field"},
 		{"unknown field", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","colour":"red"}`, 400, "unknown_field"},
 		{"op outside batch", "POST", "/event/", "application/json", `{"op":"create","conversation_id":"c","event_name":"a"}`, 400, "unknown_field"},
 		{"malformed json", "POST", "/event/", "application/json", `{"conversation_id":`, 400, "invalid_json"},
@@ -228,6 +239,51 @@ func TestValidation(t *testing.T) {
 				t.Fatalf("a rejected request reached the pipeline (%d records)", n)
 			}
 		})
+	}
+}
+
+// TestNullMeansAbsent holds the documented reading of null: a field sent as
+// null is a field not sent.
+func TestNullMeansAbsent(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	before := time.Now()
+	resp := do(t, r, "POST", "/event/", "application/json",
+		[]byte(`{"conversation_id":"c","event_name":"a","timestamp":null,"latency":null,"attributes":null,"id":null}`))
+	if resp.status != http.StatusAccepted {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	ops := operations(t, sink)
+	if len(ops) != 1 || ops[0].Timestamp.Before(before.Add(-time.Millisecond)) || ops[0].LatencyMs != 0 || len(ops[0].Attributes) != 0 || ops[0].ID == "" {
+		t.Fatalf("got %+v", ops)
+	}
+	resp = do(t, r, "PUT", "/event/x", "application/json", []byte(`{"error":"e","input":null,"timestamp":null}`))
+	if resp.status != http.StatusAccepted {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	if ops = operations(t, sink); ops[1].Set != event.Fields(0).With(event.FieldError) {
+		t.Fatalf("the update set %v, want only error", ops[1].Set)
+	}
+}
+
+// TestBatchDuplicateKeys: a repeated key rejects its item, whichever key it
+// is; {"op":"create","op":"delete"} is not taken as a delete.
+func TestBatchDuplicateKeys(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	resp := do(t, r, "POST", "/events/batch", "application/json",
+		[]byte(`[{"op":"create","op":"delete","id":"x","conversation_id":"c","event_name":"a"},{"conversation_id":"c","event_name":"a"},{"op":"delete","id":"y","input":"z"}]`))
+	if resp.status != http.StatusAccepted || resp.body["rejected"] != float64(2) {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	first := resp.body["results"].([]any)[0].(map[string]any)
+	if code := first["error"].(map[string]any)["code"]; first["status"] != float64(400) || code != "duplicate_key" {
+		t.Fatalf("item 0: %v", first)
+	}
+	if ops := operations(t, sink); len(ops) != 1 || ops[0].Op != event.OpCreate {
+		t.Fatalf("got %+v", ops)
 	}
 }
 
@@ -599,5 +655,19 @@ func TestShutdownWithoutStart(t *testing.T) {
 	r := newTestReceiver(t, consumertest.NewNop())
 	if err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEscapedFieldName: a key is compared once unescaped, as JSON has it.
+func TestEscapedFieldName(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	resp := do(t, r, "POST", "/event/", "application/json", []byte(`{"conversation_id":"c","event\u005fname":"a"}`))
+	if resp.status != http.StatusAccepted {
+		t.Fatalf("%d %v", resp.status, resp.body)
+	}
+	if ops := operations(t, sink); len(ops) != 1 || ops[0].Name != "a" {
+		t.Fatalf("got %+v", ops)
 	}
 }

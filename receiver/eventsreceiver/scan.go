@@ -234,8 +234,8 @@ func (s *scanner) timestamp(st *scannedBody) bool {
 	return true
 }
 
-// attributes reads an object of strings; null values are left to
-// encoding/json. A repeated key keeps its last value, as encoding/json does.
+// attributes reads an object of strings; null values and repeated keys are
+// left to decodeBodyJSON, which rejects them.
 func (s *scanner) attributes(st *scannedBody) bool {
 	if !s.consume('{') {
 		return false
@@ -255,6 +255,9 @@ func (s *scanner) attributes(st *scannedBody) bool {
 			s.skipSpace()
 			v, ok := s.string()
 			if !ok {
+				return false
+			}
+			if _, repeated := m[k]; repeated {
 				return false
 			}
 			m[k] = v

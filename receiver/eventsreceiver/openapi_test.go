@@ -1,0 +1,82 @@
+package eventsreceiver
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/otelcol-events/otelcol-events/docs"
+)
+
+// TestTimestampPatternMatchesParser holds docs/openapi.yaml's pattern for an
+// RFC 3339 timestamp to what the receiver parses: every day of the range,
+// the days that do not exist, and the forms RFC 3339 allows but the parser
+// does not.
+func TestTimestampPatternMatchesParser(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pattern := regexp.MustCompile(doc.Components.Schemas["Timestamp"].Value.OneOf[0].Value.Pattern)
+	excluded := regexp.MustCompile(doc.Components.Schemas["Timestamp"].Value.OneOf[0].Value.Not.Value.Pattern)
+	inSpec := func(s string) bool { return pattern.MatchString(s) && !excluded.MatchString(s) }
+	parses := func(s string) bool {
+		ts, err := parseTimestamp(s)
+		return err == nil && ts.After(time.UnixMilli(0)) && !ts.After(time.Date(2105, 12, 31, 23, 59, 59, 999_000_000, time.UTC))
+	}
+	// Every day of the range, at times and offsets that keep it inside.
+	for d := time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC); d.Year() < 2106; d = d.AddDate(0, 0, 1) {
+		last := d.Year() == 2105 && d.Month() == 12 && d.Day() == 31
+		for _, clock := range []string{"T12:00:00Z", "T00:00:00.5+01:00", "T23:59:59.123456789-11:30"} {
+			s := d.Format("2006-01-02") + clock
+			if last {
+				if inSpec(s) {
+					t.Errorf("%s: the pattern should leave out the last day", s)
+				}
+				continue
+			}
+			if !inSpec(s) || !parses(s) {
+				t.Errorf("%s: in the description %v, parses %v", s, inSpec(s), parses(s))
+			}
+		}
+	}
+	for _, s := range []string{
+		"2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z",
+		"2024-13-01T00:00:00Z", "2024-01-01t00:00:00Z", "2024-01-01T00:00:00z", "2024-01-01T24:00:00Z",
+		"2024-01-01T23:59:60Z", "2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "1969-12-31T23:59:59Z",
+		"2106-01-01T00:00:00Z", "2024-01-01T00:00:00+24:00", "+2024-01-01T00:00:00Z",
+	} {
+		if inSpec(s) {
+			t.Errorf("%s: the description allows a timestamp the receiver refuses (parses: %v)", s, parses(s))
+		}
+	}
+	for _, leap := range []int{1972, 1996, 2000, 2024, 2104} {
+		if s := fmt.Sprintf("%d-02-29T00:00:00Z", leap); !inSpec(s) || !parses(s) {
+			t.Errorf("%s: in the description %v, parses %v", s, inSpec(s), parses(s))
+		}
+	}
+}
+
+// TestServesOpenAPI: the API port answers the description even without the
+// query extension, and only to GET and HEAD.
+func TestServesOpenAPI(t *testing.T) {
+	t.Parallel()
+	r := newTestReceiver(t, nil)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.yaml", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/yaml" || !bytes.Equal(rec.Body.Bytes(), docs.OpenAPI) {
+		t.Fatalf("GET: %d %q, %d bytes", rec.Code, rec.Header().Get("Content-Type"), rec.Body.Len())
+	}
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("POST", "/openapi.yaml", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
+		t.Fatalf("POST: %d %v", rec.Code, rec.Header())
+	}
+}
