@@ -90,7 +90,7 @@ var (
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
-	deadLetters                                                         string
+	deadLetters, eventDays, eventNames, freshness                       string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -106,6 +106,9 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_latency.sql", &q.latency},
 		{"select_top_error_sessions.sql", &q.topErrorSessions},
 		{"select_dead_letters.sql", &q.deadLetters},
+		{"select_event_days.sql", &q.eventDays},
+		{"select_event_names.sql", &q.eventNames},
+		{"select_freshness.sql", &q.freshness},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {
