@@ -191,7 +191,9 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters":
+	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters" ||
+		// The eventsquery extension's dashboard, and / that leads to it.
+		path == "/" || path == "/ui" || strings.HasPrefix(path, "/ui/"):
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
 			return
