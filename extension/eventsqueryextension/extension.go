@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-events/otelcol-events/internal/httpapi"
@@ -46,6 +47,7 @@ type queryExtension struct {
 	settings extension.Settings
 	stores   *lazyStore
 	handler  http.Handler
+	board    *statusBoard
 
 	server     *http.Server
 	addr       net.Addr // where the server listens, once started
@@ -53,9 +55,17 @@ type queryExtension struct {
 }
 
 var (
-	_ extension.Extension = (*queryExtension)(nil)
-	_ httpapi.ReadRoutes  = (*queryExtension)(nil)
+	_ extension.Extension                          = (*queryExtension)(nil)
+	_ httpapi.ReadRoutes                           = (*queryExtension)(nil)
+	_ extensioncapabilities.ComponentStatusWatcher = (*queryExtension)(nil)
 )
+
+// Changed implements extensioncapabilities.ComponentStatusWatcher: the
+// host reports every component's status changes here, and GET /health
+// reports the components whose latest status is an error.
+func (e *queryExtension) Changed(source *componentstatus.InstanceID, event *componentstatus.Event) {
+	e.board.changed(source, event)
+}
 
 func newQueryExtension(cfg *Config, set extension.Settings, open opener) *queryExtension {
 	stores := &lazyStore{
@@ -66,11 +76,13 @@ func newQueryExtension(cfg *Config, set extension.Settings, open opener) *queryE
 		now:            time.Now,
 		sem:            make(chan struct{}, 1),
 	}
+	h := newHandler(cfg, set.Logger, stores.get)
 	return &queryExtension{
 		cfg:      cfg,
 		settings: set,
 		stores:   stores,
-		handler:  newHandler(cfg, set.Logger, stores.get),
+		handler:  h,
+		board:    h.board,
 	}
 }
 

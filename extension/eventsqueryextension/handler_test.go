@@ -30,13 +30,18 @@ type fakeReader struct {
 	latency  []storage.LatencyRow
 	sessions []storage.SessionErrors
 	letters  []storage.DeadLetter
+	perDay   []storage.DayEvents
+	names    []storage.NameEvents
+	fresh    storage.Freshness
+	freshErr error
 	err      error // returned by every query
 	pingErr  error
 	block    bool // queries wait for their context to end
 
-	mu    sync.Mutex
-	calls []string
-	args  []any
+	mu         sync.Mutex
+	calls      []string
+	args       []any
+	freshCalls []time.Time
 }
 
 func (f *fakeReader) record(ctx context.Context, call string, args ...any) error {
@@ -125,6 +130,35 @@ func (f *fakeReader) DeadLetters(ctx context.Context, limit int) ([]storage.Dead
 		return nil, err
 	}
 	return f.letters, nil
+}
+
+func (f *fakeReader) EventDays(ctx context.Context, name string, days int, now time.Time) ([]storage.DayEvents, error) {
+	if err := f.record(ctx, "EventDays", name, days, now); err != nil {
+		return nil, err
+	}
+	return f.perDay, nil
+}
+
+func (f *fakeReader) EventNames(ctx context.Context, since time.Time) ([]storage.NameEvents, error) {
+	if err := f.record(ctx, "EventNames", since); err != nil {
+		return nil, err
+	}
+	return f.names, nil
+}
+
+// Freshness is not recorded among the calls: it runs beside the route's
+// own query, and the tests check the route's arguments.
+func (f *fakeReader) Freshness(_ context.Context, since time.Time) (storage.Freshness, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.freshCalls = append(f.freshCalls, since)
+	return f.fresh, f.freshErr
+}
+
+func (f *fakeReader) setFresh(v storage.Freshness) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fresh = v
 }
 
 func (f *fakeReader) Ping(ctx context.Context) error {
@@ -231,7 +265,6 @@ func TestRouting(t *testing.T) {
 		{"top errors", "GET", "/analytics/sessions/top-errors", 200, "", ""},
 		{"health", "GET", "/health", 200, "", ""},
 		{"health head", "HEAD", "/health", 200, "", ""},
-		{"root", "GET", "/", 404, "not_found", ""},
 		{"unknown analytics", "GET", "/analytics/other", 404, "not_found", ""},
 		{"trailing slash", "GET", "/analytics/latency/", 404, "not_found", ""},
 		{"unknown method on unknown path", "PATCH", "/nope", 404, "not_found", ""},
