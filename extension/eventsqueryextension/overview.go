@@ -2,6 +2,7 @@ package eventsqueryextension // import "github.com/otelcol-events/otelcol-events
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -101,7 +102,7 @@ func toIngestJSON(f storage.Freshness, at time.Time) *ingestJSON {
 	if f.NewestVersion != 0 {
 		newest := time.Unix(0, int64(f.NewestVersion)).UTC()
 		ts := newest.Format(timestampLayout)
-		age := dataAge(newest, at).Seconds()
+		age := math.Round(dataAge(newest, at).Seconds()*1000) / 1000
 		out.NewestStoredAt, out.AgeSeconds = &ts, &age
 	}
 	return out

@@ -82,6 +82,12 @@ function fmtAge(seconds) {
   return `${(s / 86400).toFixed(1)} d`;
 }
 
+// rendered marks when a page first shows its data (read by the browser
+// test to measure it).
+function rendered() {
+  if (performance.getEntriesByName("dashboard:rendered").length === 0) performance.mark("dashboard:rendered");
+}
+
 function pageURL(page, id) {
   return id ? `${page}?id=${encodeURIComponent(id)}` : page;
 }
@@ -89,7 +95,7 @@ function pageURL(page, id) {
 // ---- overview -------------------------------------------------------------
 
 function drawDays(container, data) {
-  const W = 720, H = 240, left = 44, bottom = 28, top = 10, right = 8;
+  const W = 960, H = 260, left = 44, bottom = 28, top = 10, right = 8;
   const max = Math.max(1, ...data.map((d) => d.events));
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "days" });
   const total = data.reduce((a, d) => a + d.events, 0);
@@ -184,17 +190,18 @@ async function loadOverview() {
     drawDays(document.getElementById("days-chart"), s.data);
     fillTable(document.getElementById("days-table"), s.data.map((d) =>
       el("tr", { "data-date": d.date },
-        el("td", { text: d.date }), el("td", { text: fmtInt(d.events) }), el("td", { text: fmtInt(d.errors) }))));
+        el("td", { text: d.date }), el("td", { class: "num", text: fmtInt(d.events) }), el("td", { class: "num", text: fmtInt(d.errors) }))));
     drawP95(document.getElementById("p95-chart"), s.event_names);
     const rows = top.body.data.map((r) =>
       el("tr", {},
         el("td", {}, el("a", { href: pageURL("conversation", r.conversation_id), text: r.conversation_id })),
-        el("td", { text: fmtInt(r.errors) }),
-        el("td", { text: fmtInt(r.total) }),
-        el("td", { text: `${(r.error_rate * 100).toFixed(1)}%` })));
+        el("td", { class: "num", text: fmtInt(r.errors) }),
+        el("td", { class: "num", text: fmtInt(r.total) }),
+        el("td", { class: "num", text: `${(r.error_rate * 100).toFixed(1)}%` })));
     if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "4", class: "empty", text: "No session has errors." })));
     fillTable(document.getElementById("top-errors"), rows);
     document.getElementById("updated").textContent = new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    rendered();
   } catch (err) {
     showError(err);
   }
@@ -259,6 +266,7 @@ function initConversation() {
       nextCursor = body.next_cursor;
       next.hidden = !nextCursor;
       first.hidden = !cursor;
+      rendered();
     } catch (err) {
       showError(err);
     }
@@ -302,6 +310,7 @@ function initEvent() {
       fillTable(document.getElementById("f-attributes"),
         attrs.map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))));
       detail.hidden = false;
+      rendered();
     } catch (err) {
       detail.hidden = true;
       showError(err);
