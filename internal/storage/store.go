@@ -110,6 +110,9 @@ type ApplyResult struct {
 	// Unchanged is the number of operations that changed nothing: replays,
 	// duplicates, and operations on deleted events.
 	Unchanged int
+	// Rows and Bytes are the size of the insert: its rows and the bytes of
+	// its columns in the native format, uncompressed (0 without an insert).
+	Rows, Bytes int
 }
 
 // Apply merges operations onto the stored states of their ids and writes the
@@ -173,9 +176,11 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 	if w.len() == 0 {
 		return res, nil
 	}
-	if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.columns())); err != nil {
+	columns := omitDefaults(w.columns())
+	if err := s.conn.Insert(ctx, s.changes, columns); err != nil {
 		return ApplyResult{}, fmt.Errorf("write %d state changes: %w", res.Changed, err)
 	}
+	res.Rows, res.Bytes = w.len(), nativeBytes(columns)
 	return res, nil
 }
 
@@ -364,6 +369,51 @@ func omitDefaults(columns []Column) []Column {
 		}
 	}
 	return kept
+}
+
+// nativeBytes is the size of the columns in ClickHouse's native format,
+// uncompressed: fixed-width values, strings with their length prefix, arrays
+// with their offsets. It stands for what an insert ships.
+func nativeBytes(columns []Column) int {
+	strs := func(vs []string) int {
+		n := 0
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+		return n
+	}
+	total := 0
+	for _, c := range columns {
+		switch vs := c.Values.(type) {
+		case []string:
+			total += strs(vs)
+		case []uint64:
+			total += 8 * len(vs)
+		case []int64:
+			total += 8 * len(vs)
+		case []float64:
+			total += 8 * len(vs)
+		case []uint8:
+			total += len(vs)
+		case [][]uint64:
+			for _, a := range vs {
+				total += 8 + 8*len(a)
+			}
+		case [][]string:
+			for _, a := range vs {
+				total += 8 + strs(a)
+			}
+		}
+	}
+	return total
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
 }
 
 func allDefault(values any) bool {

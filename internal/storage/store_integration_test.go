@@ -264,12 +264,12 @@ func TestReplayChangesNothing(t *testing.T) {
 			deleteOp("e2"),
 		}
 		first := apply(t, s, ops...)
-		if first.Changed != 2 {
-			t.Fatalf("first apply changed %d ids, want 2", first.Changed)
+		if first.Changed != 2 || first.Rows != 2 || first.Bytes == 0 {
+			t.Fatalf("first apply: %+v, want 2 ids changed in an insert of 2 rows", first)
 		}
 		for range 2 {
 			again := apply(t, s, ops...)
-			if again.Changed != 0 || again.Unchanged != len(ops) {
+			if again.Changed != 0 || again.Unchanged != len(ops) || again.Rows != 0 || again.Bytes != 0 {
 				t.Fatalf("replay: %+v", again)
 			}
 		}
