@@ -239,19 +239,14 @@ func (h *handler) serveHealth(w http.ResponseWriter, req *http.Request) {
 		httpapi.WriteJSON(w, http.StatusServiceUnavailable, out)
 		return
 	}
-	now := h.now()
-	if f, _, ok := h.freshness.get(ctx, r, now); ok && f.NewestVersion != 0 {
-		newest := time.Unix(0, int64(f.NewestVersion))
-		age := dataAge(newest, now)
-		w.Header().Set(headerDataAge, strconv.FormatFloat(age.Seconds(), 'f', 3, 64))
-		if h.maxDataAge > 0 && age > h.maxDataAge {
-			out.Reasons = append(out.Reasons, healthReason{
-				Source: "data_age", Status: "Lagging",
-				Message: fmt.Sprintf("the newest stored operation was accepted %s ago, more than health::max_data_age (%s)",
-					age.Truncate(time.Millisecond), h.maxDataAge),
-				Since: newest.UTC().Format(timestampLayout),
-			})
-		}
+	h.setDataAge(ctx, w, r)
+	if newest, age, ok := h.newestStored(ctx, r); ok && h.maxDataAge > 0 && age > h.maxDataAge {
+		out.Reasons = append(out.Reasons, healthReason{
+			Source: "data_age", Status: "Lagging",
+			Message: fmt.Sprintf("the newest stored operation was accepted %s ago, more than health::max_data_age (%s)",
+				age.Truncate(time.Millisecond), h.maxDataAge),
+			Since: newest.UTC().Format(timestampLayout),
+		})
 	}
 	if len(out.Reasons) > 0 {
 		out.Status = "degraded"

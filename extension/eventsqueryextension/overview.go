@@ -138,16 +138,24 @@ func (f *freshness) get(ctx context.Context, r reader, now time.Time) (storage.F
 	return v, now, true
 }
 
-// setDataAge puts the X-Data-Age header on a read answer: the age, as of
-// now, of the newest stored operation, in seconds with millisecond
-// precision. No header when nothing is stored or the freshness cannot be
-// read.
-func (h *handler) setDataAge(ctx context.Context, w http.ResponseWriter, r reader) {
+// newestStored returns when the newest stored operation was accepted and
+// its age as of the handler's clock; ok is false when nothing is stored or
+// the freshness cannot be read.
+func (h *handler) newestStored(ctx context.Context, r reader) (newest time.Time, age time.Duration, ok bool) {
 	now := h.now()
 	f, _, ok := h.freshness.get(ctx, r, now)
 	if !ok || f.NewestVersion == 0 {
-		return
+		return time.Time{}, 0, false
 	}
-	age := dataAge(time.Unix(0, int64(f.NewestVersion)), now)
-	w.Header().Set(headerDataAge, strconv.FormatFloat(age.Seconds(), 'f', 3, 64))
+	newest = time.Unix(0, int64(f.NewestVersion))
+	return newest, dataAge(newest, now), true
+}
+
+// setDataAge puts the X-Data-Age header on an answer: the age of the newest
+// stored operation, in seconds with millisecond precision. No header when
+// nothing is stored or the freshness cannot be read.
+func (h *handler) setDataAge(ctx context.Context, w http.ResponseWriter, r reader) {
+	if _, age, ok := h.newestStored(ctx, r); ok {
+		w.Header().Set(headerDataAge, strconv.FormatFloat(age.Seconds(), 'f', 3, 64))
+	}
 }
