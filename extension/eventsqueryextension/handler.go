@@ -26,7 +26,7 @@ type reader interface {
 	Conversation(ctx context.Context, conversationID string, after *storage.ConversationCursor, limit int) ([]storage.StoredEvent, error)
 	ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayCount, error)
 	Latency(ctx context.Context, f storage.LatencyFilter, limit int) ([]storage.LatencyRow, error)
-	TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error)
+	TopErrorSessions(ctx context.Context, minEvents int, since time.Time, limit int) ([]storage.SessionErrors, error)
 	DeadLetters(ctx context.Context, limit int) ([]storage.DeadLetter, error)
 	EventDays(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayEvents, error)
 	EventNames(ctx context.Context, since time.Time) ([]storage.NameEvents, error)
@@ -467,8 +467,16 @@ func (h *handler) topErrorSessions(q url.Values, _ string) (route, error) {
 	if err != nil {
 		return nil, err
 	}
+	var since time.Time
+	if q.Has("days") {
+		days, err := intParam(q, "days", 0, 1, maxDays)
+		if err != nil {
+			return nil, err
+		}
+		since = startOfDay(h.now(), days)
+	}
 	return func(ctx context.Context, r reader) (int, any, error) {
-		rows, err := r.TopErrorSessions(ctx, minEvents, limit)
+		rows, err := r.TopErrorSessions(ctx, minEvents, since, limit)
 		if err != nil {
 			return 0, nil, err
 		}

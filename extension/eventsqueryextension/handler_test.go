@@ -118,8 +118,8 @@ func (f *fakeReader) Latency(ctx context.Context, filter storage.LatencyFilter, 
 	return f.latency, nil
 }
 
-func (f *fakeReader) TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error) {
-	if err := f.record(ctx, "TopErrorSessions", minEvents, limit); err != nil {
+func (f *fakeReader) TopErrorSessions(ctx context.Context, minEvents int, since time.Time, limit int) ([]storage.SessionErrors, error) {
+	if err := f.record(ctx, "TopErrorSessions", minEvents, limit, since); err != nil {
 		return nil, err
 	}
 	return f.sessions, nil
@@ -359,6 +359,7 @@ func TestParameterValidation(t *testing.T) {
 		{"/analytics/sessions/top-errors?limit=x", "limit"},
 		{"/analytics/sessions/top-errors?min_events=0", "min_events: must be an integer >= 1"},
 		{"/analytics/sessions/top-errors?min_events=-3", "min_events"},
+		{"/analytics/sessions/top-errors?days=367", "days: must be an integer between 1 and 366"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path[:min(len(tt.path), 80)], func(t *testing.T) {
@@ -402,9 +403,10 @@ func TestParametersReachTheStore(t *testing.T) {
 		{"/analytics/latency?limit=1000&event_name=event_a", 0, "Latency", []any{storage.LatencyFilter{EventName: "event_a"}, 1000}},
 		{"/analytics/latency?days=1", 0, "Latency", []any{storage.LatencyFilter{Since: today}, 50}},
 		{"/analytics/latency?days=7&event_name=", 0, "Latency", []any{storage.LatencyFilter{Since: today.AddDate(0, 0, -6)}, 50}},
-		{"/analytics/sessions/top-errors", 0, "TopErrorSessions", []any{1, 10}},
-		{"/analytics/sessions/top-errors?limit=3&min_events=5", 0, "TopErrorSessions", []any{5, 3}},
-		{"/analytics/sessions/top-errors?limit=5", 5, "TopErrorSessions", []any{1, 5}},
+		{"/analytics/sessions/top-errors", 0, "TopErrorSessions", []any{1, 10, time.Time{}}},
+		{"/analytics/sessions/top-errors?limit=3&min_events=5", 0, "TopErrorSessions", []any{5, 3, time.Time{}}},
+		{"/analytics/sessions/top-errors?limit=5", 5, "TopErrorSessions", []any{1, 5, time.Time{}}},
+		{"/analytics/sessions/top-errors?days=7", 0, "TopErrorSessions", []any{1, 10, today.AddDate(0, 0, -6)}},
 		// One more than asked, to know whether there is a next page.
 		{"/events/conversation/c1", 0, "Conversation", []any{"c1", false, storage.ConversationCursor{}, 101}},
 		{"/events/conversation/c%2F1?limit=1000", 0, "Conversation", []any{"c/1", false, storage.ConversationCursor{}, 1001}},

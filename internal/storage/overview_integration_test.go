@@ -107,6 +107,44 @@ func TestOverviewMatchesModel(t *testing.T) {
 			}
 		}
 
+		// Top error sessions over the window and over all time.
+		for _, since := range []time.Time{{}, first} {
+			top, err := s.TopErrorSessions(ctx, 1, since, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type agg struct{ errors, total int64 }
+			want := map[string]*agg{}
+			for _, st := range model {
+				if !st.Visible() || st.Timestamp.Before(since) {
+					continue
+				}
+				a := want[st.ConversationID]
+				if a == nil {
+					a = &agg{}
+					want[st.ConversationID] = a
+				}
+				a.total++
+				if st.Error != "" {
+					a.errors++
+				}
+			}
+			withErrors := 0
+			for _, a := range want {
+				if a.errors > 0 {
+					withErrors++
+				}
+			}
+			if len(top) != withErrors {
+				t.Fatalf("since %s: %d sessions, want %d", since, len(top), withErrors)
+			}
+			for _, r := range top {
+				if a := want[r.ConversationID]; a == nil || a.errors != r.Errors || a.total != r.Total {
+					t.Fatalf("since %s: %+v, want %+v", since, r, a)
+				}
+			}
+		}
+
 		f, err := s.Freshness(ctx, time.Unix(0, int64(newest)))
 		if err != nil {
 			t.Fatal(err)

@@ -273,7 +273,7 @@ func TestReplayChangesNothing(t *testing.T) {
 				t.Fatalf("replay: %+v", again)
 			}
 		}
-		sessions, err := s.TopErrorSessions(context.Background(), 1, 10)
+		sessions, err := s.TopErrorSessions(context.Background(), 1, time.Time{}, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func TestAnalyticsMatchModel(t *testing.T) {
 			k := [2]string{st.Name, st.ConversationID}
 			latencies[k] = append(latencies[k], st.LatencyMs)
 		}
-		top, err := s.TopErrorSessions(context.Background(), 1, 100)
+		top, err := s.TopErrorSessions(context.Background(), 1, time.Time{}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -692,7 +692,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 				same("errors of "+name, func(s *Store) (any, error) { return s.ErrorCounts(ctx, name, 30, now) })
 			}
 			same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
-			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, 100) })
+			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, time.Time{}, 100) })
 			for c := range 4 {
 				conv := fmt.Sprintf("conv%d", c)
 				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })

@@ -304,7 +304,7 @@ func testOverview(t *testing.T, b *browser, base string, d *dataset) {
 	equal(t, "p95 by event name", p95, d.p95Rows(7))
 	var top [][]string
 	b.eval(t, jsTop, &top)
-	equal(t, "top error sessions", top, d.topErrorRows())
+	equal(t, "top error sessions", top, d.topErrorRows(7))
 	var ingest, age string
 	b.eval(t, `document.getElementById("ingest-rate").textContent`, &ingest)
 	b.eval(t, `document.getElementById("data-age").textContent`, &age)
@@ -329,6 +329,10 @@ func testOverview(t *testing.T, b *browser, base string, d *dataset) {
 	b.waitFor(t, `document.querySelectorAll("#days-table tbody tr").length === 30`)
 	b.eval(t, jsDays, &days)
 	equal(t, "days table (one name, 30 days)", days, d.dayRows(30, hostileName))
+	b.eval(t, jsTop, &top)
+	equal(t, "top error sessions (30 days)", top, d.topErrorRows(30))
+	b.eval(t, jsP95, &p95)
+	equal(t, "p95 by event name (30 days)", p95, d.p95Rows(30))
 	// The choice is in the URL: a reload shows the same.
 	b.run(t, "reload", chromedp.Reload())
 	b.waitFor(t, jsLoaded+` && document.querySelectorAll("#days-table tbody tr").length === 30`)
@@ -471,7 +475,7 @@ func testKeyboard(t *testing.T, b *browser, base string, d *dataset) {
 	b.run(t, "open the overview", chromedp.Navigate(base+"/ui/?days=7"))
 	b.waitFor(t, jsLoaded)
 	var seen []string
-	firstTop := d.topErrorRows()[0][0]
+	firstTop := d.topErrorRows(7)[0][0]
 	for range 40 {
 		b.run(t, "tab", chromedp.KeyEvent(kb.Tab))
 		var focused string

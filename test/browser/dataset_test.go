@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -40,6 +41,15 @@ type dataset struct {
 	bigConvEvents int
 }
 
+// daysBack spreads the events over the last 5 days, and a few 10 days
+// back: outside the overview's default 7 days, inside its 30.
+func daysBack(i int) int {
+	if i%17 == 8 {
+		return 10
+	}
+	return i % 5
+}
+
 func eventID(i int) string { return fmt.Sprintf(`ev-%02d 'q' "dq" ✓`, i) }
 
 // newDataset builds 60 creates over the last 5 UTC days, then updates and
@@ -60,7 +70,7 @@ func newDataset(now time.Time) *dataset {
 			Input:   fmt.Sprintf(`input %d <img src=x onerror="window.__xss=1"> 'q' "dq" ✓`, i),
 			Output:  fmt.Sprintf(`output %d </pre><script>window.__xss=1</script> 🚀`, i),
 			Latency: float64(i*7%53) + 0.25*float64(i%4),
-			TS:      now.Add(-time.Duration(i%5)*24*time.Hour - time.Duration(i)*time.Minute).Truncate(time.Millisecond),
+			TS:      now.Add(-time.Duration(daysBack(i))*24*time.Hour - time.Duration(i)*time.Minute).Truncate(time.Millisecond),
 			Attrs:   map[string]string{"model": fmt.Sprintf(`m-%d "<x>"`, i%3)},
 		}
 		if i%5 == 0 {
@@ -159,16 +169,12 @@ func (d *dataset) p95Rows(days int) [][]string {
 	return rows
 }
 
-// topErrorRows is the top error sessions table: conversation, errors,
-// events, rate.
-func (d *dataset) topErrorRows() [][]string {
+// topErrorRows is the top error sessions table over the last days days:
+// conversation, errors, events, rate.
+func (d *dataset) topErrorRows(days int) [][]string {
 	type agg struct{ errors, total int }
 	byConv := map[string]*agg{}
-	for _, id := range d.order {
-		e := d.events[id]
-		if e.Deleted {
-			continue
-		}
+	for _, e := range d.visible(days, "") {
 		a := byConv[e.Conv]
 		if a == nil {
 			a = &agg{}
@@ -220,7 +226,11 @@ func TestDatasetShape(t *testing.T) {
 	if n := len(d.conversation(hostileConv)); n <= 20 {
 		t.Fatalf("the big conversation has %d visible events; the pager needs more than a page of 20", n)
 	}
-	if len(d.topErrorRows()) < 2 || len(d.p95Rows(7)) != len(names) {
-		t.Fatalf("dataset too small: %v %v", d.topErrorRows(), d.p95Rows(7))
+	// The 30-day view must show other figures than the 7-day one.
+	if reflect.DeepEqual(d.topErrorRows(7), d.topErrorRows(30)) || reflect.DeepEqual(d.p95Rows(7), d.p95Rows(30)) {
+		t.Fatal("the events older than 7 days change nothing the overview shows")
+	}
+	if len(d.topErrorRows(7)) < 2 || len(d.p95Rows(7)) != len(names) {
+		t.Fatalf("dataset too small: %v %v", d.topErrorRows(7), d.p95Rows(7))
 	}
 }

@@ -176,7 +176,7 @@ async function loadOverview() {
   try {
     const [summary, top] = await Promise.all([
       api("analytics/events", params),
-      api("analytics/sessions/top-errors", { limit: 10 }),
+      api("analytics/sessions/top-errors", { limit: 10, days: params.days }),
     ]);
     const s = summary.body;
     showError(null);

@@ -385,7 +385,7 @@ func (r *bench) check(p picks) {
 		}
 	}
 	// Top error sessions.
-	top, err := r.store.TopErrorSessions(r.ctx, minEvents, topLimit)
+	top, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Time{}, topLimit)
 	if err != nil {
 		r.b.Fatal(err)
 	}
@@ -632,7 +632,7 @@ func (r *bench) endpoints(p picks) []endpoint {
 		{
 			name: "top error sessions", target: 1.5,
 			variants: []variant{{"store (select_top_error_sessions.sql)", func(int) error {
-				_, err := r.store.TopErrorSessions(r.ctx, minEvents, topLimit)
+				_, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Time{}, topLimit)
 				return err
 			}}},
 			base:     r.rawRun(func(int) string { return r.baselineTopErrors() }),
