@@ -569,6 +569,7 @@ func TestStoreFailures(t *testing.T) {
 		"/analytics/errors?event_name=x",
 		"/analytics/latency",
 		"/analytics/sessions/top-errors",
+		"/analytics/events",
 	}
 	tests := []struct {
 		name   string

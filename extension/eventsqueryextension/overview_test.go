@@ -35,17 +35,20 @@ func TestEventSummary(t *testing.T) {
 		t.Errorf("X-Data-Age %q, want 1.500", got)
 	}
 	fake.mu.Lock()
-	calls, args := fake.calls, fake.args
-	fake.mu.Unlock()
-	if len(calls) != 2 || calls[0] != "EventDays" || calls[1] != "EventNames" {
-		t.Fatalf("calls %v", calls)
+	byCall := map[string][]any{}
+	for i, c := range fake.calls {
+		byCall[c] = fake.args[i].([]any)
 	}
-	if d := args[0].([]any); d[0] != "chat" || d[1] != 2 {
+	fake.mu.Unlock()
+	if len(byCall) != 2 {
+		t.Fatalf("calls %v", byCall)
+	}
+	if d := byCall["EventDays"]; len(d) != 3 || d[0] != "chat" || d[1] != 2 {
 		t.Errorf("EventDays(%v)", d)
 	}
 	// The names cover the same days, whatever the event_name filter.
-	if since := args[1].([]any)[0].(time.Time); !since.Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("EventNames since %s", since)
+	if n := byCall["EventNames"]; len(n) != 1 || !n[0].(time.Time).Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("EventNames(%v)", n)
 	}
 
 	for _, bad := range []string{"?days=0", "?days=367", "?days=x", "?event_name=" + strings.Repeat("n", 5000)} {

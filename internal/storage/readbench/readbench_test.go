@@ -621,6 +621,19 @@ func (r *bench) endpoints(p picks) []endpoint {
 			baseName: "count(), sum(is_error), quantileExact(0.95) GROUP BY name on events_plain",
 		},
 		{
+			name: "overview: top error sessions (7 days)", target: 1.5,
+			variants: []variant{{"store (select_top_error_sessions.sql, days)", func(int) error {
+				_, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Unix(r.overviewSince(), 0), topLimit)
+				return err
+			}}},
+			base: r.rawRun(func(int) string {
+				return fmt.Sprintf(`SELECT conversation, sum(is_error) AS errors, count() AS total FROM %s.events_plain WHERE event_time >= toDateTime(%d)
+GROUP BY conversation HAVING total >= %d AND errors > 0 ORDER BY errors / total DESC, errors DESC, conversation LIMIT %d`,
+					database, r.overviewSince(), minEvents, topLimit)
+			}),
+			baseName: "sum(is_error), count() GROUP BY conversation on events_plain, 7 days",
+		},
+		{
 			name: "freshness (X-Data-Age, ingest rate)", target: 1.5,
 			variants: []variant{{"store (select_freshness.sql)", func(int) error {
 				_, err := r.store.Freshness(r.ctx, r.now.Add(-time.Minute))
