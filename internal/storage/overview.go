@@ -27,7 +27,7 @@ type NameEvents struct {
 // first, days without events included.
 func (s *Store) EventDays(ctx context.Context, eventName string, days int, now time.Time) ([]DayEvents, error) {
 	first := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
-	rows, err := s.read(ctx, s.queries.eventDays, eventName, eventName, first.Unix())
+	rows, err := s.read(ctx, s.queries.eventDays, eventName, eventName, first.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("count events per day: %w", err)
 	}

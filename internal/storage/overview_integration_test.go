@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,6 +153,65 @@ func TestOverviewMatchesModel(t *testing.T) {
 		// Only the newest operation's state was accepted at newest.
 		if f.NewestVersion != newest || f.StoredSince != 1 {
 			t.Fatalf("freshness %+v, want newest %d and 1 state since it", f, newest)
+		}
+	})
+}
+
+// TestEventDaysBackfill: a database written before event_days gets its rows
+// from events once, and the view counts what comes after exactly once.
+func TestEventDaysBackfill(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var ops []event.Operation
+		for i := range 30 {
+			errMsg := ""
+			if i%4 == 0 {
+				errMsg = "e"
+			}
+			ops = append(ops, createOp(fmt.Sprintf("d%02d", i), "conv", []string{"a", "b"}[i%2], now.AddDate(0, 0, -(i%3)), 1, errMsg))
+		}
+		ops = append(ops, updateOp("d00", withError("")), updateOp("d01", withError("late")), deleteOp("d02"))
+		apply(t, s, ops...)
+		before, err := s.EventDays(ctx, "", 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{"DROP TABLE " + s.dialect.Database + ".event_changes_to_event_days", "DROP TABLE " + s.dialect.Database + ".event_days"} {
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := migrate(ctx, s.conn, s.dialect); err != nil {
+			t.Fatalf("migration: %v", err)
+		}
+		after, err := s.EventDays(ctx, "", 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(before, after) {
+			t.Fatalf("after backfill %+v, want %+v", after, before)
+		}
+		var total, errs int64
+		for _, d := range after {
+			total, errs = total+d.Events, errs+d.Errors
+		}
+		// 30 created, d02 deleted; errors: d00..d28 step 4 (8), -d00, +d01
+		if total != 29 || errs != 8 {
+			t.Fatalf("%d events %d errors, want 29 and 8", total, errs)
+		}
+		// The view is back: new operations count once.
+		apply(t, s, deleteOp("d03"), updateOp("d05", withError("x")))
+		again, err := s.EventDays(ctx, "", 7, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, errs = 0, 0
+		for _, d := range again {
+			total, errs = total+d.Events, errs+d.Errors
+		}
+		if total != 28 || errs != 9 {
+			t.Fatalf("%d events %d errors after new operations, want 28 and 9", total, errs)
 		}
 	})
 }
