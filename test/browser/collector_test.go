@@ -174,7 +174,7 @@ func call(t *testing.T, method, url string, body any, want int, out any) {
 	}
 }
 
-func must(t *testing.T, err error, what string, args ...any) {
+func must(t testing.TB, err error, what string, args ...any) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)

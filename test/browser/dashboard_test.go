@@ -29,7 +29,7 @@ import (
 
 const waitTimeout = 30 * time.Second
 
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("CHROMIUM"); p != "" {
 		return required(t, "CHROMIUM", "", "")
@@ -49,7 +49,7 @@ type browser struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -130,7 +130,7 @@ func (b *browser) checkClean(t *testing.T, where string) {
 	}
 }
 
-func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) run(t testing.TB, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
@@ -139,7 +139,7 @@ func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action[chro
 
 // eval evaluates js in the page and decodes its value into out (a
 // pointer), or ignores it when out is nil.
-func (b *browser) eval(t *testing.T, js string, out any) {
+func (b *browser) eval(t testing.TB, js string, out any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
@@ -152,7 +152,7 @@ func (b *browser) eval(t *testing.T, js string, out any) {
 
 // waitFor waits until the expression is true, across a navigation too
 // (which ends the page's execution context under a running poll).
-func (b *browser) waitFor(t *testing.T, js string) {
+func (b *browser) waitFor(t testing.TB, js string) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
