@@ -168,7 +168,20 @@ function fillNames(select, names, current) {
   select.value = current;
 }
 
+// overviewLoading is set while a load runs: the auto-refresh does not pile
+// loads on a slow store.
+let overviewLoading = false;
+
 async function loadOverview() {
+  overviewLoading = true;
+  try {
+    await drawOverview();
+  } finally {
+    overviewLoading = false;
+  }
+}
+
+async function drawOverview() {
   const nameSel = document.getElementById("event-name");
   const range = document.getElementById("range");
   const params = { event_name: nameSel.value, days: range.value };
@@ -218,7 +231,7 @@ function initOverview() {
   range.addEventListener("change", loadOverview);
   const auto = document.getElementById("auto-refresh");
   setInterval(() => {
-    if (auto.checked && document.visibilityState === "visible") loadOverview();
+    if (auto.checked && document.visibilityState === "visible" && !overviewLoading) loadOverview();
   }, REFRESH_MS);
   loadOverview();
 }
