@@ -216,6 +216,37 @@ func TestDashboard(t *testing.T) {
 	t.Run("event", func(t *testing.T) { testEvent(t, b, base, d) })
 	t.Run("phone", func(t *testing.T) { testPhone(t, b, base, d) })
 	t.Run("keyboard", func(t *testing.T) { testKeyboard(t, b, base, d) })
+	t.Run("auto-refresh", func(t *testing.T) { testAutoRefresh(t, b, base, d) })
+}
+
+// testAutoRefresh writes an event while the overview is open and waits for
+// the page to show it without a reload.
+func testAutoRefresh(t *testing.T, b *browser, base string, d *dataset) {
+	b.run(t, "open the overview", chromedp.Navigate(base+"/ui/?days=7"))
+	b.waitFor(t, jsLoaded)
+	var before []string
+	b.eval(t, `[document.getElementById("total-events").textContent, document.getElementById("updated").textContent]`, &before)
+	e := &stored{ID: "late-arrival", Conv: "conv-late", Name: "chat", Input: "i", Output: "o", Latency: 1, TS: d.now.Truncate(time.Millisecond)}
+	d.events[e.ID] = e
+	d.order = append(d.order, e.ID)
+	call(t, "POST", base+"/event/", map[string]any{"id": e.ID, "conversation_id": e.Conv, "event_name": e.Name,
+		"input": e.Input, "output": e.Output, "latency": e.Latency, "timestamp": e.TS.Format(time.RFC3339Nano)}, 202, nil)
+	var want int
+	for _, r := range d.dayRows(7, "") {
+		var n int
+		fmt.Sscan(r[1], &n)
+		want += n
+	}
+	if fmt.Sprint(want) == before[0] {
+		t.Fatalf("the new event does not change the total %s", before[0])
+	}
+	start := time.Now()
+	b.waitFor(t, fmt.Sprintf(`document.getElementById("total-events").textContent === "%d"`, want))
+	t.Logf("the overview showed the new event %s after it was accepted, without a reload", time.Since(start).Round(100*time.Millisecond))
+	var rows [][]string
+	b.eval(t, jsDays, &rows)
+	equal(t, "days table after the refresh", rows, d.dayRows(7, ""))
+	b.checkClean(t, "auto-refresh")
 }
 
 // waitStored waits until the API shows the dataset's last state.
