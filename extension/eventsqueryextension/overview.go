@@ -75,9 +75,9 @@ func (h *handler) eventSummary(q url.Values, _ string) (route, error) {
 	}
 	return func(ctx context.Context, r reader) (int, any, error) {
 		now := h.now()
-		// The two reads scan the same rows for different groupings: side by
-		// side, the answer takes the longer of them where the engine has
-		// the cores, not their sum.
+		// Side by side: the per-name read scans the window's events, the
+		// per-day one reads event_days and the freshness one column; the
+		// answer takes the longest of them where the engine has the cores.
 		var (
 			perDay      []storage.DayEvents
 			names       []storage.NameEvents
@@ -85,7 +85,6 @@ func (h *handler) eventSummary(q url.Values, _ string) (route, error) {
 			namesErr    error
 			wg          sync.WaitGroup
 			fresh       storage.Freshness
-			freshAt     time.Time
 			freshnessOK bool
 		)
 		wg.Add(2)
@@ -97,7 +96,7 @@ func (h *handler) eventSummary(q url.Values, _ string) (route, error) {
 			defer wg.Done()
 			names, namesErr = r.EventNames(ctx, startOfDay(now, days))
 		}()
-		fresh, freshAt, freshnessOK = h.freshness.get(ctx, r, now)
+		fresh, freshnessOK = h.freshness.get(ctx, r, now)
 		wg.Wait()
 		if err := errors.Join(daysErr, namesErr); err != nil {
 			return 0, nil, err
@@ -111,18 +110,20 @@ func (h *handler) eventSummary(q url.Values, _ string) (route, error) {
 			out.EventNames[i] = nameJSON{EventName: n.EventName, Events: n.Events, Errors: n.Errors, P95Latency: n.P95}
 		}
 		if freshnessOK {
-			out.Ingest = toIngestJSON(fresh, freshAt)
+			out.Ingest = toIngestJSON(fresh, now)
 		}
 		return http.StatusOK, out, nil
 	}, nil
 }
 
-func toIngestJSON(f storage.Freshness, at time.Time) *ingestJSON {
+// toIngestJSON is the freshness f as of now: the age is the same as the
+// answer's X-Data-Age.
+func toIngestJSON(f storage.Freshness, now time.Time) *ingestJSON {
 	out := &ingestJSON{StoredLastMinute: f.StoredSince, PerSecond: float64(f.StoredSince) / ingestWindow.Seconds()}
 	if f.NewestVersion != 0 {
 		newest := time.Unix(0, int64(f.NewestVersion)).UTC()
 		ts := newest.Format(timestampLayout)
-		age := math.Round(dataAge(newest, at).Seconds()*1000) / 1000
+		age := math.Round(dataAge(newest, now).Seconds()*1000) / 1000
 		out.NewestStoredAt, out.AgeSeconds = &ts, &age
 	}
 	return out
@@ -141,21 +142,21 @@ type freshness struct {
 	at    time.Time // when value was read; zero: never
 }
 
-// get returns the freshness as of a reading at most freshnessTTL old, and
-// when it was read; ok is false when it cannot be read (the answer then
-// goes without it rather than failing).
-func (f *freshness) get(ctx context.Context, r reader, now time.Time) (storage.Freshness, time.Time, bool) {
+// get returns the freshness as of a reading at most freshnessTTL old; ok is
+// false when it cannot be read (the answer then goes without it rather than
+// failing).
+func (f *freshness) get(ctx context.Context, r reader, now time.Time) (storage.Freshness, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.at.IsZero() && now.Sub(f.at) < freshnessTTL && !now.Before(f.at) {
-		return f.value, f.at, true
+		return f.value, true
 	}
 	v, err := r.Freshness(ctx, now.Add(-ingestWindow))
 	if err != nil {
-		return storage.Freshness{}, time.Time{}, false
+		return storage.Freshness{}, false
 	}
 	f.value, f.at = v, now
-	return v, now, true
+	return v, true
 }
 
 // newestStored returns when the newest stored operation was accepted and
@@ -163,7 +164,7 @@ func (f *freshness) get(ctx context.Context, r reader, now time.Time) (storage.F
 // the freshness cannot be read.
 func (h *handler) newestStored(ctx context.Context, r reader) (newest time.Time, age time.Duration, ok bool) {
 	now := h.now()
-	f, _, ok := h.freshness.get(ctx, r, now)
+	f, ok := h.freshness.get(ctx, r, now)
 	if !ok || f.NewestVersion == 0 {
 		return time.Time{}, 0, false
 	}
