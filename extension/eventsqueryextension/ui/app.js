@@ -181,43 +181,51 @@ async function loadOverview() {
   }
 }
 
+// drawOverview sends the overview's two calls at once and draws each part
+// as its answer arrives; "Updated" is set once both are drawn.
 async function drawOverview() {
   const nameSel = document.getElementById("event-name");
   const range = document.getElementById("range");
   const params = { event_name: nameSel.value, days: range.value };
   history.replaceState(null, "", "?" + new URLSearchParams(params).toString());
-  try {
-    const [summary, top] = await Promise.all([
-      api("analytics/events", params),
-      api("analytics/sessions/top-errors", { limit: 10, days: params.days }),
-    ]);
-    const s = summary.body;
-    showError(null);
-    fillNames(nameSel, s.event_names, s.event_name);
-    document.getElementById("total-events").textContent = fmtInt(s.data.reduce((a, d) => a + d.events, 0));
-    document.getElementById("total-errors").textContent = fmtInt(s.data.reduce((a, d) => a + d.errors, 0));
-    const ingest = s.ingest;
-    document.getElementById("ingest-rate").textContent = ingest
-      ? `${ingest.stored_last_minute} (${ingest.per_second.toFixed(2)}/s)` : "unknown";
-    document.getElementById("data-age").textContent = fmtAge(summary.dataAge);
-    drawDays(document.getElementById("days-chart"), s.data);
-    fillTable(document.getElementById("days-table"), s.data.map((d) =>
-      el("tr", { "data-date": d.date },
-        el("td", { text: d.date }), el("td", { class: "num", text: fmtInt(d.events) }), el("td", { class: "num", text: fmtInt(d.errors) }))));
-    drawP95(document.getElementById("p95-chart"), s.event_names);
-    const rows = top.body.data.map((r) =>
-      el("tr", {},
-        el("td", {}, el("a", { href: pageURL("conversation", r.conversation_id), text: r.conversation_id })),
-        el("td", { class: "num", text: fmtInt(r.errors) }),
-        el("td", { class: "num", text: fmtInt(r.total) }),
-        el("td", { class: "num", text: `${(r.error_rate * 100).toFixed(1)}%` })));
-    if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "4", class: "empty", text: "No session has errors." })));
-    fillTable(document.getElementById("top-errors"), rows);
-    document.getElementById("updated").textContent = new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
-    rendered();
-  } catch (err) {
-    showError(err);
+  const summary = api("analytics/events", params).then((answer) => drawSummary(answer, nameSel));
+  const top = api("analytics/sessions/top-errors", { limit: 10, days: params.days }).then(drawTopErrors);
+  const results = await Promise.allSettled([summary, top]);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    showError(failed.reason);
+    return;
   }
+  showError(null);
+  document.getElementById("updated").textContent = new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  rendered();
+}
+
+function drawSummary(summary, nameSel) {
+  const s = summary.body;
+  fillNames(nameSel, s.event_names, s.event_name);
+  document.getElementById("total-events").textContent = fmtInt(s.data.reduce((a, d) => a + d.events, 0));
+  document.getElementById("total-errors").textContent = fmtInt(s.data.reduce((a, d) => a + d.errors, 0));
+  const ingest = s.ingest;
+  document.getElementById("ingest-rate").textContent = ingest
+    ? `${ingest.stored_last_minute} (${ingest.per_second.toFixed(2)}/s)` : "unknown";
+  document.getElementById("data-age").textContent = fmtAge(summary.dataAge);
+  drawDays(document.getElementById("days-chart"), s.data);
+  fillTable(document.getElementById("days-table"), s.data.map((d) =>
+    el("tr", { "data-date": d.date },
+      el("td", { text: d.date }), el("td", { class: "num", text: fmtInt(d.events) }), el("td", { class: "num", text: fmtInt(d.errors) }))));
+  drawP95(document.getElementById("p95-chart"), s.event_names);
+}
+
+function drawTopErrors(top) {
+  const rows = top.body.data.map((r) =>
+    el("tr", {},
+      el("td", {}, el("a", { href: pageURL("conversation", r.conversation_id), text: r.conversation_id })),
+      el("td", { class: "num", text: fmtInt(r.errors) }),
+      el("td", { class: "num", text: fmtInt(r.total) }),
+      el("td", { class: "num", text: `${(r.error_rate * 100).toFixed(1)}%` })));
+  if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "4", class: "empty", text: "No session has errors." })));
+  fillTable(document.getElementById("top-errors"), rows);
 }
 
 function initOverview() {
