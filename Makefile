@@ -14,6 +14,8 @@ BINARY      := $(ROOT)/bin/otelcol-events
 DIST_DIR    := $(ROOT)/cmd/otelcol-events
 CHDB_LIB    := $(CACHE)/chdb/libchdb.so
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './cmd/*' -not -path './.cache/*' -not -name '*_test.go') $(shell find . -name '*.sql' -not -path './.cache/*') docs/openapi.yaml go.mod go.sum
+# The eventsquery dashboard is embedded in the binary too.
+GO_SOURCES  += $(wildcard extension/eventsqueryextension/ui/*)
 # Fuzz budgets are counts of executions, not durations: with a duration, Go
 # 1.26's fuzz coordinator can fail a run with a bare "context deadline
 # exceeded" when the time is up (golang/go#75804). About 10-20 s each here.
@@ -47,6 +49,7 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 	$(MAKE) test-api-spec
 	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -quick -collector $(BINARY)
 	$(MAKE) test-python
+	$(MAKE) test-browser
 
 # Cases per operation and phase of test-api-spec's run without credentials
 # (its runs with config/api-keys.yaml take a third): with 50, about 3 000
@@ -72,6 +75,12 @@ fuzz: ## run the fuzz tests for a bounded time each
 test-python: $(BINARY) chdb ## the Python SDK's unit and integration tests
 	python3 -m pip install --quiet --disable-pip-version-check -e sdk/python
 	cd sdk/python && CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) python3 -m pytest -q
+
+.PHONY: test-browser
+test-browser: $(BINARY) chdb ## the dashboard in headless Chromium (scripts/chromium.sh installs it); screenshots in bin/browser-test
+	@chromium=$$(scripts/chromium.sh) && cd test/browser && go vet ./... && \
+	  CHROMIUM=$$chromium CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) BROWSER_TEST_OUT=$(ROOT)/bin/browser-test \
+	  go test -count=1 -timeout 5m ./...
 
 .PHONY: services
 services: ## install and start Kafka (127.0.0.1:9092) and ClickHouse (127.0.0.1:9000, :8123)

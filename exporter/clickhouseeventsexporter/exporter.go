@@ -23,9 +23,15 @@ type eventsExporter struct {
 	logger *zap.Logger
 	limits event.Limits
 
-	operations   metric.Int64Counter
-	dropped      metric.Int64Counter
-	deadLettered metric.Int64Counter
+	operations     metric.Int64Counter
+	dropped        metric.Int64Counter
+	deadLettered   metric.Int64Counter
+	insertRows     metric.Int64Histogram
+	insertBytes    metric.Int64Histogram
+	insertDuration metric.Float64Histogram
+	storedDelay    metric.Float64Histogram
+	// now is the clock of the insert durations and the stored delays.
+	now func() time.Time
 
 	status statusReporter
 
@@ -58,13 +64,46 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
+	insertRows, err := meter.Int64Histogram("otelcol_events_exporter_insert_rows",
+		metric.WithDescription("Rows (state changes) of each insert into ClickHouse."),
+		metric.WithUnit("{row}"),
+		metric.WithExplicitBucketBoundaries(1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000))
+	if err != nil {
+		return nil, err
+	}
+	insertBytes, err := meter.Int64Histogram("otelcol_events_exporter_insert_bytes",
+		metric.WithDescription("Bytes of each insert into ClickHouse (its columns in the native format, uncompressed)."),
+		metric.WithUnit("By"),
+		metric.WithExplicitBucketBoundaries(1024, 16384, 131072, 1048576, 4194304, 16777216, 67108864, 268435456))
+	if err != nil {
+		return nil, err
+	}
+	insertDuration, err := meter.Float64Histogram("otelcol_events_exporter_insert_duration",
+		metric.WithDescription("Time each insert into ClickHouse took (merge lookup included), successful inserts only."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+	if err != nil {
+		return nil, err
+	}
+	storedDelay, err := meter.Float64Histogram("otelcol_events_exporter_stored_delay",
+		metric.WithDescription("Per operation, from its acceptance by the events receiver (its version) to the return of the insert that stored it: the receiver-to-stored freshness of the pipeline."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
+	if err != nil {
+		return nil, err
+	}
 	return &eventsExporter{
-		cfg:          cfg,
-		logger:       set.Logger,
-		limits:       event.DefaultLimits(),
-		operations:   operations,
-		dropped:      dropped,
-		deadLettered: deadLettered,
+		cfg:            cfg,
+		logger:         set.Logger,
+		limits:         event.DefaultLimits(),
+		operations:     operations,
+		dropped:        dropped,
+		deadLettered:   deadLettered,
+		insertRows:     insertRows,
+		insertBytes:    insertBytes,
+		insertDuration: insertDuration,
+		storedDelay:    storedDelay,
+		now:            time.Now,
 	}, nil
 }
 
@@ -143,7 +182,7 @@ func (e *eventsExporter) push(ctx context.Context, ld plog.Logs) error {
 
 // apply merges and writes ops, isolating what the engine refuses on its own.
 func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []event.Operation) error {
-	res, err := store.Apply(ctx, ops)
+	res, err := e.insert(ctx, store, ops)
 	if err != nil {
 		if !storage.Rejected(err) {
 			// The engine is unavailable: the whole request is retried.
@@ -161,7 +200,26 @@ func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []
 	}
 	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
 	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
+	// Every operation is stored now (or in the dead letters): how long after
+	// the receiver accepted it.
+	stored := e.now()
+	for i := range ops {
+		e.storedDelay.Record(ctx, max(0, stored.Sub(time.Unix(0, int64(ops[i].Version)))).Seconds())
+	}
 	return nil
+}
+
+// insert applies ops in one insert and records its size and duration.
+func (e *eventsExporter) insert(ctx context.Context, store *storage.Store, ops []event.Operation) (storage.ApplyResult, error) {
+	start := e.now()
+	res, err := store.Apply(ctx, ops)
+	if err != nil || res.Rows == 0 {
+		return res, err
+	}
+	e.insertDuration.Record(ctx, e.now().Sub(start).Seconds())
+	e.insertRows.Record(ctx, int64(res.Rows))
+	e.insertBytes.Record(ctx, int64(res.Bytes))
+	return res, nil
 }
 
 // isolate stores the operations of a batch that the engine refused, except
@@ -185,7 +243,7 @@ func (e *eventsExporter) isolate(ctx context.Context, store *storage.Store, ops 
 	var total storage.ApplyResult
 	half := len(ops) / 2
 	for _, part := range [][]event.Operation{ops[:half], ops[half:]} {
-		res, err := store.Apply(ctx, part)
+		res, err := e.insert(ctx, store, part)
 		if err != nil {
 			if !storage.Rejected(err) {
 				return storage.ApplyResult{}, err

@@ -35,8 +35,19 @@ type Config struct {
 	// embedded engine).
 	QueryMaxMemory uint64 `mapstructure:"query_max_memory"`
 
+	// Health configures GET /health beyond the ClickHouse check.
+	Health HealthConfig `mapstructure:"health"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// HealthConfig configures GET /health.
+type HealthConfig struct {
+	// MaxDataAge makes /health degraded while the newest stored operation
+	// was accepted longer ago than this: the stored side lags (or nothing
+	// was written for that long). 0 turns the check off.
+	MaxDataAge time.Duration `mapstructure:"max_data_age"`
 }
 
 // Validate reports every problem at once.
@@ -52,6 +63,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("query_timeout: must be positive, got %s", c.QueryTimeout))
 	} else if wt := c.ServerConfig.WriteTimeout; wt > 0 && c.QueryTimeout >= wt {
 		errs = append(errs, fmt.Errorf("query_timeout: must be shorter than write_timeout (%s), got %s; the answer could not be written", wt, c.QueryTimeout))
+	}
+	if c.Health.MaxDataAge < 0 {
+		errs = append(errs, fmt.Errorf("health: max_data_age: must be 0 (off) or positive, got %s", c.Health.MaxDataAge))
 	}
 	if err := c.ClickHouse.Validate(); err != nil {
 		errs = append(errs, prefixed("clickhouse", err)...)
@@ -101,6 +115,7 @@ type strictConfig struct {
 	MaxLimit       int                `mapstructure:"max_limit"`
 	QueryTimeout   time.Duration      `mapstructure:"query_timeout"`
 	QueryMaxMemory uint64             `mapstructure:"query_max_memory"`
+	Health         HealthConfig       `mapstructure:"health"`
 }
 
 // strictServerConfig has the fields of confighttp.ServerConfig but not its

@@ -40,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatalf("the default config is invalid: %v", err)
 	}
-	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second || def.QueryMaxMemory != 2<<30 ||
+	if def.ServerConfig.NetAddr.Endpoint != "localhost:8081" || def.MaxLimit != 1000 || def.QueryTimeout != 10*time.Second || def.QueryMaxMemory != 2<<30 || def.Health.MaxDataAge != 0 ||
 		def.ClickHouse.Endpoint != "tcp://localhost:9000" || def.ClickHouse.Database != "event_analytics" {
 		t.Errorf("unexpected defaults: %+v", def)
 	}
@@ -60,6 +60,7 @@ func TestLoadConfig(t *testing.T) {
 		{"max_limit", cfg.MaxLimit, 500},
 		{"query_timeout", cfg.QueryTimeout, 5 * time.Second},
 		{"query_max_memory", cfg.QueryMaxMemory, uint64(268435456)},
+		{"health::max_data_age", cfg.Health.MaxDataAge, 2 * time.Minute},
 		{"write_timeout", cfg.ServerConfig.WriteTimeout, 20 * time.Second},
 		{"keepalive::idle_timeout", cfg.ServerConfig.Keepalive.Get().IdleTimeout, 30 * time.Second},
 		{"clickhouse::endpoint", cfg.ClickHouse.Endpoint, "tcp://clickhouse:9000"},
@@ -81,7 +82,7 @@ func TestInvalidConfig(t *testing.T) {
 		file string
 		want []string // every problem is reported
 	}{
-		{"invalid_limits.yaml", []string{"endpoint: required", "max_limit: must be between 1 and 100000, got 0", "query_timeout: must be positive"}},
+		{"invalid_limits.yaml", []string{"endpoint: required", "max_limit: must be between 1 and 100000, got 0", "query_timeout: must be positive", "health: max_data_age: must be 0 (off) or positive"}},
 		{"invalid_query_timeout.yaml", []string{"query_timeout: must be shorter than write_timeout"}},
 		{"invalid_clickhouse.yaml", []string{"clickhouse: endpoint: scheme", "clickhouse: database:", "clickhouse: dial_timeout: must not be negative"}},
 	}

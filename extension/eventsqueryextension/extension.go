@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-events/otelcol-events/internal/httpapi"
@@ -52,6 +53,7 @@ type queryExtension struct {
 	// applied by the extension on its own port and by the events receiver on
 	// the API port; nil without one.
 	readAuth *httpapi.Authenticator
+	board    *statusBoard
 
 	server     *http.Server
 	addr       net.Addr // where the server listens, once started
@@ -59,9 +61,17 @@ type queryExtension struct {
 }
 
 var (
-	_ extension.Extension = (*queryExtension)(nil)
-	_ httpapi.ReadRoutes  = (*queryExtension)(nil)
+	_ extension.Extension                          = (*queryExtension)(nil)
+	_ httpapi.ReadRoutes                           = (*queryExtension)(nil)
+	_ extensioncapabilities.ComponentStatusWatcher = (*queryExtension)(nil)
 )
+
+// Changed implements extensioncapabilities.ComponentStatusWatcher: the
+// host reports every component's status changes here, and GET /health
+// reports the components whose latest status is an error.
+func (e *queryExtension) Changed(source *componentstatus.InstanceID, event *componentstatus.Event) {
+	e.board.changed(source, event)
+}
 
 func newQueryExtension(cfg *Config, set extension.Settings, open opener) *queryExtension {
 	stores := &lazyStore{
@@ -72,11 +82,13 @@ func newQueryExtension(cfg *Config, set extension.Settings, open opener) *queryE
 		now:            time.Now,
 		sem:            make(chan struct{}, 1),
 	}
+	h := newHandler(cfg, set.Logger, stores.get)
 	return &queryExtension{
 		cfg:      cfg,
 		settings: set,
 		stores:   stores,
-		handler:  newHandler(cfg, set.Logger, stores.get),
+		handler:  h,
+		board:    h.board,
 	}
 }
 

@@ -26,8 +26,11 @@ type reader interface {
 	Conversation(ctx context.Context, conversationID string, after *storage.ConversationCursor, limit int) ([]storage.StoredEvent, error)
 	ErrorCounts(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayCount, error)
 	Latency(ctx context.Context, f storage.LatencyFilter, limit int) ([]storage.LatencyRow, error)
-	TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error)
+	TopErrorSessions(ctx context.Context, minEvents int, since time.Time, limit int) ([]storage.SessionErrors, error)
 	DeadLetters(ctx context.Context, limit int) ([]storage.DeadLetter, error)
+	EventDays(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayEvents, error)
+	EventNames(ctx context.Context, since time.Time) ([]storage.NameEvents, error)
+	Freshness(ctx context.Context, since time.Time) (storage.Freshness, error)
 	Ping(ctx context.Context) error
 }
 
@@ -57,6 +60,7 @@ const (
 	routeEvent        = "/event/"
 	routeConversation = "/events/conversation/"
 	routeErrors       = "/analytics/errors"
+	routeEvents       = "/analytics/events"
 	routeLatency      = "/analytics/latency"
 	routeTopErrors    = "/analytics/sessions/top-errors"
 	routeHealth       = "/health"
@@ -71,6 +75,9 @@ type handler struct {
 	queryMaxMemory uint64
 	limits         event.Limits
 	now            func() time.Time
+	maxDataAge     time.Duration
+	freshness      *freshness
+	board          *statusBoard
 }
 
 func newHandler(cfg *Config, logger *zap.Logger, getReader func(context.Context) (reader, error)) *handler {
@@ -82,6 +89,9 @@ func newHandler(cfg *Config, logger *zap.Logger, getReader func(context.Context)
 		queryMaxMemory: cfg.QueryMaxMemory,
 		limits:         event.DefaultLimits(),
 		now:            time.Now,
+		maxDataAge:     cfg.Health.MaxDataAge,
+		freshness:      &freshness{},
+		board:          newStatusBoard(),
 	}
 }
 
@@ -120,6 +130,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		httpapi.WriteOpenAPI(w, req)
 		return
+	case path == "/" || path == "/ui" || strings.HasPrefix(path, routeUI):
+		serveUI(w, req, path)
+		return
+	case path == routeEvents:
+		prepare = h.eventSummary
 	case path == routeErrors:
 		prepare = h.errorCounts
 	case path == routeLatency:
@@ -166,6 +181,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.writeError(w, req, err)
 		return
 	}
+	h.setDataAge(ctx, w, r)
 	httpapi.WriteJSON(w, status, body)
 }
 
@@ -208,6 +224,10 @@ func (h *handler) memoryLimitMessage() string {
 	return fmt.Sprintf("the query needs more memory than query_max_memory (%d bytes) allows one query; narrow it (event_name, days) or raise query_max_memory", h.queryMaxMemory)
 }
 
+// serveHealth answers GET /health: 503 when ClickHouse cannot answer reads;
+// otherwise 200, "degraded" with the reasons while a component reports an
+// error status or the stored data is older than health::max_data_age (the
+// API still serves then: writes are kept and retried, reads answer).
 func (h *handler) serveHealth(w http.ResponseWriter, req *http.Request) {
 	if !readMethod(req) {
 		httpapi.WriteMethodNotAllowed(w, req, allowedMethods)
@@ -215,21 +235,36 @@ func (h *handler) serveHealth(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), h.queryTimeout)
 	defer cancel()
+	out := healthJSON{Status: "ok", ClickHouse: "ok", Reasons: h.board.reasons()}
 	r, err := h.getReader(ctx)
 	if err == nil {
 		err = r.Ping(ctx)
 	}
 	if err != nil {
+		out.Status, out.ClickHouse = "degraded", err.Error()
 		w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
-		httpapi.WriteJSON(w, http.StatusServiceUnavailable, healthJSON{Status: "degraded", ClickHouse: err.Error()})
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, out)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, healthJSON{Status: "ok", ClickHouse: "ok"})
+	h.setDataAge(ctx, w, r)
+	if newest, age, ok := h.newestStored(ctx, r); ok && h.maxDataAge > 0 && age > h.maxDataAge {
+		out.Reasons = append(out.Reasons, healthReason{
+			Source: "data_age", Status: "Lagging",
+			Message: fmt.Sprintf("the newest stored operation was accepted %s ago, more than health::max_data_age (%s)",
+				age.Truncate(time.Millisecond), h.maxDataAge),
+			Since: newest.UTC().Format(timestampLayout),
+		})
+	}
+	if len(out.Reasons) > 0 {
+		out.Status = "degraded"
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 type healthJSON struct {
-	Status     string `json:"status"`
-	ClickHouse string `json:"clickhouse"`
+	Status     string         `json:"status"`
+	ClickHouse string         `json:"clickhouse"`
+	Reasons    []healthReason `json:"reasons,omitempty"`
 }
 
 // eventJSON is the read API's event (one definition, in httpapi).
@@ -439,8 +474,16 @@ func (h *handler) topErrorSessions(q url.Values, _ string) (route, error) {
 	if err != nil {
 		return nil, err
 	}
+	var since time.Time
+	if q.Has("days") {
+		days, err := intParam(q, "days", 0, 1, maxDays)
+		if err != nil {
+			return nil, err
+		}
+		since = startOfDay(h.now(), days)
+	}
 	return func(ctx context.Context, r reader) (int, any, error) {
-		rows, err := r.TopErrorSessions(ctx, minEvents, limit)
+		rows, err := r.TopErrorSessions(ctx, minEvents, since, limit)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -30,13 +30,18 @@ type fakeReader struct {
 	latency  []storage.LatencyRow
 	sessions []storage.SessionErrors
 	letters  []storage.DeadLetter
+	perDay   []storage.DayEvents
+	names    []storage.NameEvents
+	fresh    storage.Freshness
+	freshErr error
 	err      error // returned by every query
 	pingErr  error
 	block    bool // queries wait for their context to end
 
-	mu    sync.Mutex
-	calls []string
-	args  []any
+	mu         sync.Mutex
+	calls      []string
+	args       []any
+	freshCalls []time.Time
 }
 
 func (f *fakeReader) record(ctx context.Context, call string, args ...any) error {
@@ -113,8 +118,8 @@ func (f *fakeReader) Latency(ctx context.Context, filter storage.LatencyFilter, 
 	return f.latency, nil
 }
 
-func (f *fakeReader) TopErrorSessions(ctx context.Context, minEvents, limit int) ([]storage.SessionErrors, error) {
-	if err := f.record(ctx, "TopErrorSessions", minEvents, limit); err != nil {
+func (f *fakeReader) TopErrorSessions(ctx context.Context, minEvents int, since time.Time, limit int) ([]storage.SessionErrors, error) {
+	if err := f.record(ctx, "TopErrorSessions", minEvents, limit, since); err != nil {
 		return nil, err
 	}
 	return f.sessions, nil
@@ -125,6 +130,35 @@ func (f *fakeReader) DeadLetters(ctx context.Context, limit int) ([]storage.Dead
 		return nil, err
 	}
 	return f.letters, nil
+}
+
+func (f *fakeReader) EventDays(ctx context.Context, name string, days int, now time.Time) ([]storage.DayEvents, error) {
+	if err := f.record(ctx, "EventDays", name, days, now); err != nil {
+		return nil, err
+	}
+	return f.perDay, nil
+}
+
+func (f *fakeReader) EventNames(ctx context.Context, since time.Time) ([]storage.NameEvents, error) {
+	if err := f.record(ctx, "EventNames", since); err != nil {
+		return nil, err
+	}
+	return f.names, nil
+}
+
+// Freshness is not recorded among the calls: it runs beside the route's
+// own query, and the tests check the route's arguments.
+func (f *fakeReader) Freshness(_ context.Context, since time.Time) (storage.Freshness, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.freshCalls = append(f.freshCalls, since)
+	return f.fresh, f.freshErr
+}
+
+func (f *fakeReader) setFresh(v storage.Freshness) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fresh = v
 }
 
 func (f *fakeReader) Ping(ctx context.Context) error {
@@ -231,7 +265,6 @@ func TestRouting(t *testing.T) {
 		{"top errors", "GET", "/analytics/sessions/top-errors", 200, "", ""},
 		{"health", "GET", "/health", 200, "", ""},
 		{"health head", "HEAD", "/health", 200, "", ""},
-		{"root", "GET", "/", 404, "not_found", ""},
 		{"unknown analytics", "GET", "/analytics/other", 404, "not_found", ""},
 		{"trailing slash", "GET", "/analytics/latency/", 404, "not_found", ""},
 		{"unknown method on unknown path", "PATCH", "/nope", 404, "not_found", ""},
@@ -326,6 +359,7 @@ func TestParameterValidation(t *testing.T) {
 		{"/analytics/sessions/top-errors?limit=x", "limit"},
 		{"/analytics/sessions/top-errors?min_events=0", "min_events: must be an integer >= 1"},
 		{"/analytics/sessions/top-errors?min_events=-3", "min_events"},
+		{"/analytics/sessions/top-errors?days=367", "days: must be an integer between 1 and 366"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path[:min(len(tt.path), 80)], func(t *testing.T) {
@@ -369,9 +403,10 @@ func TestParametersReachTheStore(t *testing.T) {
 		{"/analytics/latency?limit=1000&event_name=event_a", 0, "Latency", []any{storage.LatencyFilter{EventName: "event_a"}, 1000}},
 		{"/analytics/latency?days=1", 0, "Latency", []any{storage.LatencyFilter{Since: today}, 50}},
 		{"/analytics/latency?days=7&event_name=", 0, "Latency", []any{storage.LatencyFilter{Since: today.AddDate(0, 0, -6)}, 50}},
-		{"/analytics/sessions/top-errors", 0, "TopErrorSessions", []any{1, 10}},
-		{"/analytics/sessions/top-errors?limit=3&min_events=5", 0, "TopErrorSessions", []any{5, 3}},
-		{"/analytics/sessions/top-errors?limit=5", 5, "TopErrorSessions", []any{1, 5}},
+		{"/analytics/sessions/top-errors", 0, "TopErrorSessions", []any{1, 10, time.Time{}}},
+		{"/analytics/sessions/top-errors?limit=3&min_events=5", 0, "TopErrorSessions", []any{5, 3, time.Time{}}},
+		{"/analytics/sessions/top-errors?limit=5", 5, "TopErrorSessions", []any{1, 5, time.Time{}}},
+		{"/analytics/sessions/top-errors?days=7", 0, "TopErrorSessions", []any{1, 10, today.AddDate(0, 0, -6)}},
 		// One more than asked, to know whether there is a next page.
 		{"/events/conversation/c1", 0, "Conversation", []any{"c1", false, storage.ConversationCursor{}, 101}},
 		{"/events/conversation/c%2F1?limit=1000", 0, "Conversation", []any{"c/1", false, storage.ConversationCursor{}, 1001}},
@@ -534,6 +569,7 @@ func TestStoreFailures(t *testing.T) {
 		"/analytics/errors?event_name=x",
 		"/analytics/latency",
 		"/analytics/sessions/top-errors",
+		"/analytics/events",
 	}
 	tests := []struct {
 		name   string

@@ -239,9 +239,14 @@ type SessionErrors struct {
 }
 
 // TopErrorSessions returns the conversations with errors and at least
-// minEvents events, by error rate then errors, highest first.
-func (s *Store) TopErrorSessions(ctx context.Context, minEvents, limit int) ([]SessionErrors, error) {
-	rows, err := s.read(ctx, s.queries.topErrorSessions, minEvents, limit)
+// minEvents events, by error rate then errors, highest first, counting the
+// events whose timestamp is at or after since (all when since is zero).
+func (s *Store) TopErrorSessions(ctx context.Context, minEvents int, since time.Time, limit int) ([]SessionErrors, error) {
+	var from int64
+	if !since.IsZero() {
+		from = since.Unix()
+	}
+	rows, err := s.read(ctx, s.queries.topErrorSessions, from, from, minEvents, limit)
 	if err != nil {
 		return nil, fmt.Errorf("rank sessions: %w", err)
 	}

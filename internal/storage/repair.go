@@ -23,9 +23,9 @@ import (
 //     earlier state whose transition was lost, or a transition written twice;
 //     one change from what is there to the state is written through
 //     event_changes, like any other change, so that its error rows follow.
-//   - error_days: recomputed from events over the days of those ids (an
-//     event's day never changes), since a lost error_days part leaves no trace
-//     in events.
+//   - error_days and event_days: recounted from events over the days of those
+//     ids (an event's day never changes), since a lost part of theirs leaves
+//     no trace in events.
 
 // analyticsRow is a netted row of events.
 type analyticsRow struct {
@@ -117,8 +117,8 @@ func (s *Store) repair(ctx context.Context, states []*event.State) (int, error) 
 	return repaired, nil
 }
 
-// reconcileErrorDays recomputes error_days over the UTC days the states'
-// events fall on (from the first to the last).
+// reconcileErrorDays recounts error_days and event_days over the UTC days the
+// states' events fall on (from the first to the last).
 func (s *Store) reconcileErrorDays(ctx context.Context, states []*event.State) error {
 	days := make([]time.Time, 0, len(states))
 	for _, st := range states {
@@ -131,9 +131,14 @@ func (s *Store) reconcileErrorDays(ctx context.Context, states []*event.State) e
 	}
 	first, last := slices.MinFunc(days, time.Time.Compare), slices.MaxFunc(days, time.Time.Compare)
 	end := last.AddDate(0, 0, 1)
-	if err := s.conn.Exec(ctx, s.queries.reconcileErrorDays, first.Unix(), end.Unix(),
-		first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
-		return fmt.Errorf("reconcile error_days from %s to %s: %w", first.Format(time.DateOnly), last.Format(time.DateOnly), engineError(err))
+	for _, r := range []struct{ table, query string }{
+		{"error_days", s.queries.reconcileErrorDays},
+		{"event_days", s.queries.reconcileEventDays},
+	} {
+		if err := s.conn.Exec(ctx, r.query, first.Unix(), end.Unix(),
+			first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
+			return fmt.Errorf("reconcile %s from %s to %s: %w", r.table, first.Format(time.DateOnly), last.Format(time.DateOnly), engineError(err))
+		}
 	}
 	return nil
 }

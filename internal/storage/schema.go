@@ -72,9 +72,11 @@ var migrations = []string{
 	"create_events.sql",
 	"create_event_state.sql",
 	"create_error_days.sql",
+	"create_event_days.sql",
 	"create_event_changes.sql",
 	"create_changes_to_events.sql",
 	"create_changes_to_error_days.sql",
+	"create_changes_to_event_days.sql",
 	"create_dead_letters.sql",
 }
 
@@ -91,7 +93,8 @@ var (
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
-	deadLetters, analyticsRows, reconcileErrorDays                      string
+	deadLetters, eventDays, eventNames, freshness                       string
+	analyticsRows, reconcileErrorDays, reconcileEventDays               string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -107,8 +110,12 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_latency.sql", &q.latency},
 		{"select_top_error_sessions.sql", &q.topErrorSessions},
 		{"select_dead_letters.sql", &q.deadLetters},
+		{"select_event_days.sql", &q.eventDays},
+		{"select_event_names.sql", &q.eventNames},
+		{"select_freshness.sql", &q.freshness},
 		{"select_analytics_rows.sql", &q.analyticsRows},
 		{"reconcile_error_days.sql", &q.reconcileErrorDays},
+		{"reconcile_event_days.sql", &q.reconcileEventDays},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {
@@ -154,22 +161,35 @@ func stripComments(sql string) string {
 	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
 
+// summaries are the tables that came after events and are kept from it by a
+// view: the step that creates each, its table and its backfill.
+var summaries = []struct{ create, table, backfill string }{
+	{"create_error_days.sql", "error_days", "backfill_error_days.sql"},
+	{"create_event_days.sql", "event_days", "backfill_event_days.sql"},
+}
+
 func migrate(ctx context.Context, conn Conn, d dialect) error {
-	// error_days came after events: a database written before it gets its
-	// rows computed once from events, right after the view that keeps it up
-	// to date exists. Operations another writer applies between the view's
-	// creation and the backfill are counted twice, so a database in use by
-	// other collectors should be upgraded while they are stopped.
-	backfill := false
+	// error_days and event_days came after events: a database written before
+	// them gets their rows computed once from events, right after the views
+	// that keep them up to date exist. Operations another writer applies
+	// between a view's creation and the backfill are counted twice, so a
+	// database in use by other collectors should be upgraded while they are
+	// stopped.
+	var backfills []string
 	for _, file := range migrations {
-		switch file {
-		case "create_error_days.sql":
-			exists, err := tableExists(ctx, conn, d.Database, "error_days")
+		for _, sm := range summaries {
+			if file != sm.create {
+				continue
+			}
+			exists, err := tableExists(ctx, conn, d.Database, sm.table)
 			if err != nil {
 				return fmt.Errorf("schema step %s: %w", file, err)
 			}
-			backfill = !exists
-		case "create_event_changes.sql":
+			if !exists {
+				backfills = append(backfills, sm.backfill)
+			}
+		}
+		if file == "create_event_changes.sql" {
 			// The views of the old layout go before the new ones exist: no
 			// insert may reach the analytics tables through both.
 			for _, view := range legacyViews {
@@ -192,13 +212,13 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 	if err := addColumns(ctx, conn, d.Database, "event_state", addedStateColumns); err != nil {
 		return err
 	}
-	if backfill {
-		stmt, err := render("backfill_error_days.sql", d)
+	for _, file := range backfills {
+		stmt, err := render(file, d)
 		if err != nil {
 			return err
 		}
 		if err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("schema step backfill_error_days.sql: %w", err)
+			return fmt.Errorf("schema step %s: %w", file, err)
 		}
 	}
 	return nil

@@ -112,8 +112,12 @@ type ApplyResult struct {
 	// duplicates, and operations on deleted events.
 	Unchanged int
 	// Repaired is the number of ids whose analytics rows (events,
-	// error_days) did not match their state and were corrected.
+	// error_days, event_days) did not match their state and were corrected.
 	Repaired int
+	// Rows and Bytes are the size of the inserts of the changed states:
+	// their rows and the bytes of their columns in the native format,
+	// uncompressed (0 without an insert).
+	Rows, Bytes int
 }
 
 // Apply merges operations onto the stored states of their ids and writes the
@@ -185,12 +189,14 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 		// The state first, then what derives from it: an insert cut between
 		// the two (disk full, engine killed) leaves states whose derived rows
 		// are missing, which the retry finds as replays and repairs.
-		if err := s.conn.Insert(ctx, s.stateTable, omitDefaults(w.stateColumns())); err != nil {
+		states, changes := omitDefaults(w.stateColumns()), omitDefaults(w.changeColumns())
+		if err := s.conn.Insert(ctx, s.stateTable, states); err != nil {
 			return ApplyResult{}, fmt.Errorf("write %d states: %w", res.Changed, err)
 		}
-		if err := s.conn.Insert(ctx, s.changes, omitDefaults(w.changeColumns())); err != nil {
+		if err := s.conn.Insert(ctx, s.changes, changes); err != nil {
 			return ApplyResult{}, fmt.Errorf("write the analytics rows of %d state changes: %w", res.Changed, err)
 		}
+		res.Rows, res.Bytes = w.len(), nativeBytes(states)+nativeBytes(changes)
 	}
 	if len(replayed) > 0 {
 		repaired, err := s.repair(ctx, replayed)
@@ -407,6 +413,51 @@ func omitDefaults(columns []Column) []Column {
 		}
 	}
 	return kept
+}
+
+// nativeBytes is the size of the columns in ClickHouse's native format,
+// uncompressed: fixed-width values, strings with their length prefix, arrays
+// with their offsets. It stands for what an insert ships.
+func nativeBytes(columns []Column) int {
+	strs := func(vs []string) int {
+		n := 0
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+		return n
+	}
+	total := 0
+	for _, c := range columns {
+		switch vs := c.Values.(type) {
+		case []string:
+			total += strs(vs)
+		case []uint64:
+			total += 8 * len(vs)
+		case []int64:
+			total += 8 * len(vs)
+		case []float64:
+			total += 8 * len(vs)
+		case []uint8:
+			total += len(vs)
+		case [][]uint64:
+			for _, a := range vs {
+				total += 8 + 8*len(a)
+			}
+		case [][]string:
+			for _, a := range vs {
+				total += 8 + strs(a)
+			}
+		}
+	}
+	return total
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
 }
 
 func allDefault(values any) bool {

@@ -265,16 +265,16 @@ func TestReplayChangesNothing(t *testing.T) {
 			deleteOp("e2"),
 		}
 		first := apply(t, s, ops...)
-		if first.Changed != 2 {
-			t.Fatalf("first apply changed %d ids, want 2", first.Changed)
+		if first.Changed != 2 || first.Rows != 2 || first.Bytes == 0 {
+			t.Fatalf("first apply: %+v, want 2 ids changed in an insert of 2 rows", first)
 		}
 		for range 2 {
 			again := apply(t, s, ops...)
-			if again.Changed != 0 || again.Unchanged != len(ops) {
+			if again.Changed != 0 || again.Unchanged != len(ops) || again.Rows != 0 || again.Bytes != 0 {
 				t.Fatalf("replay: %+v", again)
 			}
 		}
-		sessions, err := s.TopErrorSessions(context.Background(), 1, 10)
+		sessions, err := s.TopErrorSessions(context.Background(), 1, time.Time{}, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -428,7 +428,7 @@ func checkDerived(t *testing.T, s *Store, model map[string]*event.State, now tim
 		k := [2]string{st.Name, st.ConversationID}
 		latencies[k] = append(latencies[k], st.LatencyMs)
 	}
-	top, err := s.TopErrorSessions(context.Background(), 1, 100)
+	top, err := s.TopErrorSessions(context.Background(), 1, time.Time{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -732,7 +732,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 				same("errors of "+name, func(s *Store) (any, error) { return s.ErrorCounts(ctx, name, 30, now) })
 			}
 			same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
-			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, 100) })
+			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, time.Time{}, 100) })
 			for c := range 4 {
 				conv := fmt.Sprintf("conv%d", c)
 				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })

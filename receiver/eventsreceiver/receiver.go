@@ -26,6 +26,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
@@ -39,6 +41,7 @@ type eventsReceiver struct {
 	obsrecv  *receiverhelper.ObsReport
 	clock    *event.Clock
 	limits   event.Limits
+	refused  metric.Int64Counter
 
 	reads     http.Handler // the eventsquery extension's routes, when configured
 	committer *committer
@@ -73,6 +76,13 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		return nil, err
 	}
 	var batchSlots chan struct{}
+	refused, err := set.MeterProvider.Meter("github.com/otelcol-events/otelcol-events/receiver/eventsreceiver").Int64Counter(
+		"otelcol_events_receiver_refused_operations",
+		metric.WithDescription("Valid operations the pipeline did not take (the client got 429, 503 or 500 and should retry), by reason: queue_full, timeout (pipeline_timeout), canceled (the request ended first), rejected (a permanent error), unavailable, max_pending (shed: max_pending_operations already waiting)."),
+		metric.WithUnit("{operation}"))
+	if err != nil {
+		return nil, err
+	}
 	if cfg.MaxConcurrentBatches > 0 {
 		batchSlots = make(chan struct{}, cfg.MaxConcurrentBatches)
 	}
@@ -83,6 +93,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		obsrecv:  obsrecv,
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
+		refused:  refused,
 		// Until Start, no worker runs: one pipeline call per request.
 		committer:  newCommitter(next, obsrecv, GroupCommitConfig{}, cfg.PartitionBuckets, cfg.PipelineTimeout),
 		batchSlots: batchSlots,
@@ -226,7 +237,9 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		httpapi.WriteOpenAPI(w, req)
-	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters":
+	case strings.HasPrefix(path, "/events/conversation/") || strings.HasPrefix(path, "/analytics/") || path == "/dead-letters" ||
+		// The eventsquery extension's dashboard, and / that leads to it.
+		path == "/" || path == "/ui" || strings.HasPrefix(path, "/ui/"):
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			httpapi.WriteMethodNotAllowed(w, req, http.MethodGet)
 			return
@@ -358,6 +371,7 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
 	n := int64(len(ops))
 	if !r.admit(n) {
+		r.refused.Add(ctx, n, reasonShed)
 		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, fmt.Sprintf(
 			"%d operations are already waiting for the pipeline (max_pending_operations %d), retry later",
 			r.pending.Load(), r.cfg.MaxPendingOperations))
@@ -369,20 +383,43 @@ func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (i
 		return http.StatusAccepted, nil
 	}
 	r.settings.Logger.Debug("pipeline refused operations", zap.Int("operations", len(ops)), zap.Error(err))
+	status, body, reason := refusal(ctx, err, r.cfg.PipelineTimeout)
+	r.refused.Add(ctx, int64(len(ops)), reason)
+	if reason == reasonTimeout || reason == reasonUnavailable {
+		// Kafka, the engine or the queue's disk cannot take writes.
+		r.reportStatus(err)
+	}
+	return status, body
+}
+
+var (
+	reasonTimeout     = refusedReason("timeout")
+	reasonCanceled    = refusedReason("canceled")
+	reasonQueueFull   = refusedReason("queue_full")
+	reasonRejected    = refusedReason("rejected")
+	reasonUnavailable = refusedReason("unavailable")
+	reasonShed        = refusedReason("max_pending")
+)
+
+func refusedReason(reason string) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))
+}
+
+// refusal maps the pipeline's refusal of a call to the HTTP answer and the
+// reason counted in otelcol_events_receiver_refused_operations.
+func refusal(ctx context.Context, err error, pipelineTimeout time.Duration) (int, *httpapi.ErrorBody, metric.AddOption) {
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && r.cfg.PipelineTimeout > 0:
-		r.reportStatus(err)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && pipelineTimeout > 0:
 		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable,
-			fmt.Sprintf("the pipeline did not take the operations within %s (pipeline_timeout), retry later", r.cfg.PipelineTimeout))
+			fmt.Sprintf("the pipeline did not take the operations within %s (pipeline_timeout), retry later", pipelineTimeout)), reasonTimeout
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errShuttingDown):
-		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the request ended before the pipeline answered, retry: "+err.Error())
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the request ended before the pipeline answered, retry: "+err.Error()), reasonCanceled
 	case errors.Is(err, exporterhelper.ErrQueueIsFull):
-		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, "the pipeline's queue is full, retry later: "+err.Error())
+		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, "the pipeline's queue is full, retry later: "+err.Error()), reasonQueueFull
 	case consumererror.IsPermanent(err):
-		return http.StatusInternalServerError, errorBody(httpapi.CodeInternal, "the pipeline rejected the data: "+err.Error())
+		return http.StatusInternalServerError, errorBody(httpapi.CodeInternal, "the pipeline rejected the data: "+err.Error()), reasonRejected
 	default:
-		r.reportStatus(err)
-		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the pipeline cannot take the data now, retry later: "+err.Error())
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable, "the pipeline cannot take the data now, retry later: "+err.Error()), reasonUnavailable
 	}
 }
 

@@ -233,9 +233,9 @@ SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`,
 		}
 		logf("generated %s in %s", p.name, time.Since(start).Round(time.Millisecond))
 	}
-	// error_days: what the view event_changes_to_error_days writes, one
-	// insert per part of events (the signed error rows, summed per name and
-	// day within the insert).
+	// error_days and event_days: what the views event_changes_to_error_days
+	// and event_changes_to_event_days write, one insert per part of events
+	// (the signed rows, summed per name and day within the insert).
 	start := time.Now()
 	parts, err := conn.Query(ctx, fmt.Sprintf("SELECT name FROM system.parts WHERE database = '%s' AND table = 'events' AND active ORDER BY min_block_number", db), "JSONCompact")
 	if err != nil {
@@ -250,8 +250,12 @@ SELECT id, conv, name, %s, ts_ms, latf, errf, revf, -1 FROM (%s) WHERE del = 1`,
 SELECT name, toDate(event_time) AS day, sum(sign) AS errors FROM %s.events WHERE is_error = 1 AND _part = '%s' GROUP BY name, day`, db, db, part[0])); err != nil {
 			return fmt.Errorf("generate error_days: %w", err)
 		}
+		if err := exec(fmt.Sprintf(`INSERT INTO %s.event_days (name, day, events, errors)
+SELECT name, toDate(event_time) AS day, sum(sign) AS events, sumIf(sign, is_error = 1) AS errors FROM %s.events WHERE _part = '%s' GROUP BY name, day`, db, db, part[0])); err != nil {
+			return fmt.Errorf("generate event_days: %w", err)
+		}
 	}
-	logf("generated error_days in %s", time.Since(start).Round(time.Millisecond))
+	logf("generated error_days and event_days in %s", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -261,7 +265,7 @@ SELECT name, toDate(event_time) AS day, sum(sign) AS errors FROM %s.events WHERE
 // start between the engine's start and this statement; the parts are
 // printed with the report.)
 func stopMerges(ctx context.Context, conn *chdb.Conn, db string) error {
-	tables := []string{"events", "event_state", "error_days", "events_plain", "state_plain", "conv_plain"}
+	tables := []string{"events", "event_state", "error_days", "event_days", "events_plain", "state_plain", "conv_plain"}
 	for _, c := range candidateTables {
 		tables = append(tables, c.name)
 	}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,8 @@ import (
 //	READBENCH_REPORT  also write the report to this file
 //	READBENCH_TABLE_CANDIDATES=1  also build and time the candidate tables
 //	                  of candidates_test.go
+//	READBENCH_ONLY    time only the reads whose name matches this regular
+//	                  expression (e.g. "overview|freshness|top error")
 func BenchmarkReadPath(b *testing.B) {
 	for range b.N {
 		if b.N > 1 {
@@ -241,6 +244,13 @@ func runReport(b *testing.B) {
 	r.warmPageCache(dir)
 
 	eps := r.endpoints(p)
+	if only := os.Getenv("READBENCH_ONLY"); only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			b.Fatalf("READBENCH_ONLY: %v", err)
+		}
+		eps = slices.DeleteFunc(eps, func(ep endpoint) bool { return !re.MatchString(ep.name) })
+	}
 	results := make([]result, 0, len(eps))
 	for _, ep := range eps {
 		res := r.measure(ep)
@@ -375,7 +385,7 @@ func (r *bench) check(p picks) {
 		}
 	}
 	// Top error sessions.
-	top, err := r.store.TopErrorSessions(r.ctx, minEvents, topLimit)
+	top, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Time{}, topLimit)
 	if err != nil {
 		r.b.Fatal(err)
 	}
@@ -447,6 +457,23 @@ func (r *bench) baselineLatency(fn, name string) string {
 	}
 	return fmt.Sprintf(`SELECT name, conversation, %s AS p95, count() AS n FROM %s.events_plain %s
 GROUP BY name, conversation ORDER BY p95 DESC, name, conversation LIMIT %d`, fn, database, where, latencyLimit)
+}
+
+// overviewDays is the dashboard overview's default range.
+const overviewDays = 7
+
+func (r *bench) overviewSince() int64 {
+	return r.now.Truncate(day).AddDate(0, 0, -(overviewDays - 1)).Unix()
+}
+
+func (r *bench) baselineEventDays() string {
+	return fmt.Sprintf(`SELECT toDate(event_time) AS day, count() AS n, sum(is_error) AS errors FROM %s.events_plain
+WHERE event_time >= toDateTime(%d) GROUP BY day ORDER BY day`, database, r.overviewSince())
+}
+
+func (r *bench) baselineEventNames() string {
+	return fmt.Sprintf(`SELECT name, count() AS n, sum(is_error) AS errors, quantileExact(0.95)(latency_ms) AS p95 FROM %s.events_plain
+WHERE event_time >= toDateTime(%d) GROUP BY name ORDER BY n DESC, name`, database, r.overviewSince())
 }
 
 func (r *bench) baselineTopErrors() string {
@@ -576,9 +603,49 @@ func (r *bench) endpoints(p picks) []endpoint {
 			baseName: "the same WHERE name = X",
 		},
 		{
+			name: "overview: events and errors per day (7 days)", target: 1.5,
+			variants: []variant{{"store (select_event_days.sql)", func(int) error {
+				_, err := r.store.EventDays(r.ctx, "", overviewDays, r.now)
+				return err
+			}}},
+			base:     r.rawRun(func(int) string { return r.baselineEventDays() }),
+			baseName: "count(), sum(is_error) GROUP BY day on events_plain",
+		},
+		{
+			name: "overview: per event name with p95 (7 days)", target: 1.5,
+			variants: []variant{{"store (select_event_names.sql)", func(int) error {
+				_, err := r.store.EventNames(r.ctx, time.Unix(r.overviewSince(), 0))
+				return err
+			}}},
+			base:     r.rawRun(func(int) string { return r.baselineEventNames() }),
+			baseName: "count(), sum(is_error), quantileExact(0.95) GROUP BY name on events_plain",
+		},
+		{
+			name: "overview: top error sessions (7 days)", target: 1.5,
+			variants: []variant{{"store (select_top_error_sessions.sql, days)", func(int) error {
+				_, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Unix(r.overviewSince(), 0), topLimit)
+				return err
+			}}},
+			base: r.rawRun(func(int) string {
+				return fmt.Sprintf(`SELECT conversation, sum(is_error) AS errors, count() AS total FROM %s.events_plain WHERE event_time >= toDateTime(%d)
+GROUP BY conversation HAVING total >= %d AND errors > 0 ORDER BY errors / total DESC, errors DESC, conversation LIMIT %d`,
+					database, r.overviewSince(), minEvents, topLimit)
+			}),
+			baseName: "sum(is_error), count() GROUP BY conversation on events_plain, 7 days",
+		},
+		{
+			name: "freshness (X-Data-Age, ingest rate)", target: 1.5,
+			variants: []variant{{"store (select_freshness.sql)", func(int) error {
+				_, err := r.store.Freshness(r.ctx, r.now.Add(-time.Minute))
+				return err
+			}}},
+			base:     r.rawRun(func(int) string { return "SELECT max(version) FROM " + database + ".state_plain" }),
+			baseName: "max(version) on state_plain",
+		},
+		{
 			name: "top error sessions", target: 1.5,
 			variants: []variant{{"store (select_top_error_sessions.sql)", func(int) error {
-				_, err := r.store.TopErrorSessions(r.ctx, minEvents, topLimit)
+				_, err := r.store.TopErrorSessions(r.ctx, minEvents, time.Time{}, topLimit)
 				return err
 			}}},
 			base:     r.rawRun(func(int) string { return r.baselineTopErrors() }),
