@@ -244,6 +244,20 @@ func toEventJSON(e *storage.StoredEvent) eventJSON {
 		Timestamp:      e.Timestamp.UTC().Format(timestampLayout),
 		Attributes:     attrs,
 		Version:        e.Revision,
+
+		Model:               e.Model,
+		Provider:            e.Provider,
+		Operation:           e.Operation,
+		InputTokens:         e.InputTokens,
+		OutputTokens:        e.OutputTokens,
+		CacheReadTokens:     e.CacheReadTokens,
+		CacheCreationTokens: e.CacheCreationTokens,
+		ReasoningTokens:     e.ReasoningTokens,
+		TimeToFirstToken:    e.TimeToFirstTokenMs,
+		FinishReason:        e.FinishReason,
+		Cost:                e.Cost,
+		TraceID:             e.TraceID,
+		SpanID:              e.SpanID,
 	}
 }
 

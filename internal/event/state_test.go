@@ -173,6 +173,20 @@ func TestStateApplyOrderIndependent(t *testing.T) {
 		update("a", 3, setLatency(5)),
 		update("a", 4, func(o *Operation) { o.Name = "renamed"; o.Set = o.Set.With(FieldName) }),
 		update("a", 5, setError("")),
+		update("a", 6, func(o *Operation) {
+			o.Model, o.InputTokens = "gpt-4o", 11
+			o.Set = o.Set.With(FieldModel).With(FieldInputTokens)
+		}),
+		update("a", 7, func(o *Operation) {
+			o.InputTokens, o.OutputTokens, o.TimeToFirstTokenMs = 12, 4, 90
+			o.Set = o.Set.With(FieldInputTokens).With(FieldOutputTokens).With(FieldTimeToFirstToken)
+		}),
+		// A second create (the span of an LLM call sent again) loses
+		// against the updates (its log records) for the fields they set.
+		{Op: OpCreate, ID: "a", Version: 8, Set: AllFields, Event: Event{
+			ConversationID: "conv", Name: "chat", Timestamp: t0, LatencyMs: 10,
+			Generation: Generation{Model: "gpt-4o-2024", Provider: "openai", InputTokens: 1, SpanID: "b7ad6b7169203331"},
+		}},
 	}
 	want := &State{ID: "a"}
 	for i := range ops {
@@ -188,6 +202,10 @@ func TestStateApplyOrderIndependent(t *testing.T) {
 		if !got.SameRow(&want.Event) || got.Version != want.Version || got.Visible() != want.Visible() {
 			t.Fatalf("order %v: got %+v, want %+v", perm, got, want)
 		}
+	}
+	if want.Model != "gpt-4o" || want.InputTokens != 12 || want.OutputTokens != 4 || want.Provider != "openai" ||
+		want.SpanID != "b7ad6b7169203331" || want.Name != "renamed" {
+		t.Fatalf("merged state = %+v", want.Event)
 	}
 }
 

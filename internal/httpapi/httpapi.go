@@ -110,4 +110,18 @@ type Event struct {
 	Timestamp      string            `json:"timestamp"`
 	Attributes     map[string]string `json:"attributes"`
 	Version        uint64            `json:"version"`
+	// The LLM call fields: empty strings and zeros when not known.
+	Model               string  `json:"model"`
+	Provider            string  `json:"provider"`
+	Operation           string  `json:"operation"`
+	InputTokens         uint64  `json:"input_tokens"`
+	OutputTokens        uint64  `json:"output_tokens"`
+	CacheReadTokens     uint64  `json:"cache_read_tokens"`
+	CacheCreationTokens uint64  `json:"cache_creation_tokens"`
+	ReasoningTokens     uint64  `json:"reasoning_tokens"`
+	TimeToFirstToken    float64 `json:"time_to_first_token"`
+	FinishReason        string  `json:"finish_reason"`
+	Cost                float64 `json:"cost"`
+	TraceID             string  `json:"trace_id"`
+	SpanID              string  `json:"span_id"`
 }

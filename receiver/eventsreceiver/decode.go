@@ -40,6 +40,20 @@ type body struct {
 	Error          *string            `json:"error"`
 	Timestamp      *timestamp         `json:"timestamp"`
 	Attributes     *map[string]string `json:"attributes"`
+	// The LLM call fields (optional). scanBody does not know them: a body
+	// that has any goes through encoding/json.
+	Model               *string  `json:"model"`
+	Provider            *string  `json:"provider"`
+	Operation           *string  `json:"operation"`
+	InputTokens         *uint64  `json:"input_tokens"`
+	OutputTokens        *uint64  `json:"output_tokens"`
+	CacheReadTokens     *uint64  `json:"cache_read_tokens"`
+	CacheCreationTokens *uint64  `json:"cache_creation_tokens"`
+	ReasoningTokens     *uint64  `json:"reasoning_tokens"`
+	TimeToFirstToken    *float64 `json:"time_to_first_token"`
+	FinishReason        *string  `json:"finish_reason"`
+	TraceID             *string  `json:"trace_id"`
+	SpanID              *string  `json:"span_id"`
 }
 
 // timestamp accepts RFC 3339 strings and epoch milliseconds.
@@ -144,6 +158,8 @@ func jsonTypeName(goType string) string {
 		return "a string"
 	case "float64":
 		return "a number"
+	case "uint64":
+		return "a non-negative integer"
 	case "map[string]string":
 		return "an object of strings"
 	case "eventsreceiver.timestamp":
@@ -202,6 +218,27 @@ func toOperation(b *body, op event.Op, pathID string, now time.Time) (event.Oper
 	if b.Latency != nil {
 		o.LatencyMs = *b.Latency
 		o.Set = o.Set.With(event.FieldLatency)
+	}
+	setStr(event.FieldModel, &o.Model, b.Model)
+	setStr(event.FieldProvider, &o.Provider, b.Provider)
+	setStr(event.FieldOperation, &o.Operation, b.Operation)
+	setStr(event.FieldFinishReason, &o.FinishReason, b.FinishReason)
+	setStr(event.FieldTraceID, &o.TraceID, b.TraceID)
+	setStr(event.FieldSpanID, &o.SpanID, b.SpanID)
+	setCount := func(f event.Field, dst *uint64, src *uint64) {
+		if src != nil {
+			*dst = *src
+			o.Set = o.Set.With(f)
+		}
+	}
+	setCount(event.FieldInputTokens, &o.InputTokens, b.InputTokens)
+	setCount(event.FieldOutputTokens, &o.OutputTokens, b.OutputTokens)
+	setCount(event.FieldCacheReadTokens, &o.CacheReadTokens, b.CacheReadTokens)
+	setCount(event.FieldCacheCreationTokens, &o.CacheCreationTokens, b.CacheCreationTokens)
+	setCount(event.FieldReasoningTokens, &o.ReasoningTokens, b.ReasoningTokens)
+	if b.TimeToFirstToken != nil {
+		o.TimeToFirstTokenMs = *b.TimeToFirstToken
+		o.Set = o.Set.With(event.FieldTimeToFirstToken)
 	}
 	if b.Attributes != nil {
 		o.Attributes = make([]event.Attribute, 0, len(*b.Attributes))
