@@ -26,6 +26,8 @@ type eventsExporter struct {
 	operations   metric.Int64Counter
 	dropped      metric.Int64Counter
 	deadLettered metric.Int64Counter
+	unpriced     metric.Int64Counter
+	prices       *event.PriceTable
 
 	mu    sync.Mutex
 	store *storage.Store
@@ -56,8 +58,16 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
+	unpriced, err := meter.Int64Counter("otelcol_events_exporter_unpriced_events",
+		metric.WithDescription("LLM calls stored without a cost: their model matches no entry of the price table (prices)."),
+		metric.WithUnit("{event}"))
+	if err != nil {
+		return nil, err
+	}
 	return &eventsExporter{
 		cfg:          cfg,
+		unpriced:     unpriced,
+		prices:       event.NewPriceTable(cfg.Prices),
 		logger:       set.Logger,
 		limits:       event.DefaultLimits(),
 		operations:   operations,
@@ -85,6 +95,7 @@ func (e *eventsExporter) getStore(ctx context.Context) (*storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.SetPrices(e.prices)
 	e.logger.Info("ClickHouse schema ready",
 		zap.String("endpoint", e.cfg.Endpoint), zap.String("database", e.cfg.Database),
 		zap.String("version", store.ServerVersion()))
@@ -146,6 +157,9 @@ func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []
 	}
 	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
 	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
+	if res.Unpriced > 0 {
+		e.unpriced.Add(ctx, int64(res.Unpriced))
+	}
 	return nil
 }
 
@@ -181,6 +195,7 @@ func (e *eventsExporter) isolate(ctx context.Context, store *storage.Store, ops 
 		}
 		total.Changed += res.Changed
 		total.Unchanged += res.Unchanged
+		total.Unpriced += res.Unpriced
 	}
 	return total, nil
 }

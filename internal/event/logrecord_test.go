@@ -110,7 +110,11 @@ func TestValidate(t *testing.T) {
 		}(), ""},
 		{"tokens beyond 2^53", func() Operation { o := create("a", 1, "n", ""); o.OutputTokens = MaxTokens + 1; return o }(), CodeInvalidField},
 		{"negative time to first token", func() Operation { o := create("a", 1, "n", ""); o.TimeToFirstTokenMs = -1; return o }(), CodeInvalidField},
-		{"uppercase trace id", func() Operation { o := create("a", 1, "n", ""); o.TraceID = "0AF7651916CD43DD8448EB211C80319C"; return o }(), CodeInvalidField},
+		{"uppercase trace id", func() Operation {
+			o := create("a", 1, "n", "")
+			o.TraceID = "0AF7651916CD43DD8448EB211C80319C"
+			return o
+		}(), CodeInvalidField},
 		{"short span id", func() Operation { o := create("a", 1, "n", ""); o.SpanID = "b7ad"; return o }(), CodeInvalidField},
 		{"model too long", func() Operation { o := create("a", 1, "n", ""); o.Model = string(make([]byte, 1025)); return o }(), CodeInvalidField},
 	}

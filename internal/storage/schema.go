@@ -87,6 +87,32 @@ var (
 		"prev_ts_ms", "prev_latency", "prev_is_error"}
 )
 
+// The columns the LLM call fields added to tables made before them, in the
+// order of their CREATE statements (sql/create_event_state.sql,
+// sql/create_events.sql). event_changes stores nothing, so a table without
+// them is recreated instead, with its views.
+var (
+	stateGenerationColumns = []column{
+		{"model", "String"}, {"provider", "String"}, {"operation", "String"},
+		{"input_tokens", "UInt64"}, {"output_tokens", "UInt64"}, {"cache_read_tokens", "UInt64"},
+		{"cache_creation_tokens", "UInt64"}, {"reasoning_tokens", "UInt64"},
+		{"time_to_first_token", "Float64"}, {"finish_reason", "String"}, {"cost", "Float64"},
+		{"trace_id", "String"}, {"span_id", "String"},
+	}
+	eventsGenerationColumns = []column{
+		{"gen_model", "String"}, {"gen_input_tokens", "UInt64"}, {"gen_output_tokens", "UInt64"},
+		{"gen_cache_read_tokens", "UInt64"}, {"gen_cache_creation_tokens", "UInt64"},
+		{"gen_reasoning_tokens", "UInt64"}, {"gen_cost", "Float64"},
+	}
+	// changesViews read event_changes; they go with it when it is recreated.
+	changesViews = []string{"event_changes_to_state", "event_changes_to_events", "event_changes_to_error_days"}
+	// changesNewestColumn is the last column event_changes gained: a table
+	// without it is from before.
+	changesNewestColumn = "prev_cost"
+)
+
+type column struct{ name, typ string }
+
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
@@ -174,6 +200,9 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 					return fmt.Errorf("schema step drop %s: %w", view, err)
 				}
 			}
+			if err := dropStaleChanges(ctx, conn, d.Database); err != nil {
+				return err
+			}
 		}
 		stmt, err := render(file, d)
 		if err != nil {
@@ -181,6 +210,15 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 		}
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema step %s: %w", file, err)
+		}
+		switch file {
+		case "create_events.sql":
+			err = addMissingColumns(ctx, conn, d.Database, "events", eventsGenerationColumns)
+		case "create_event_state.sql":
+			err = addMissingColumns(ctx, conn, d.Database, "event_state", stateGenerationColumns)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := dropLegacyStateColumns(ctx, conn, d.Database); err != nil {
@@ -193,6 +231,72 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 		}
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema step backfill_error_days.sql: %w", err)
+		}
+	}
+	return nil
+}
+
+// tableColumns returns the column names of database.table (none when it
+// does not exist).
+func tableColumns(ctx context.Context, conn Conn, database, table string) ([]string, error) {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", database, table)
+	if err != nil {
+		return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	return names, nil
+}
+
+// addMissingColumns adds to database.table those of columns it lacks, at
+// its end, with their defaults for the rows it has (ClickHouse 18.16 has no
+// ADD COLUMN IF NOT EXISTS). Adding a column rewrites no part.
+func addMissingColumns(ctx context.Context, conn Conn, database, table string, columns []column) error {
+	have, err := tableColumns(ctx, conn, database, table)
+	if err != nil {
+		return err
+	}
+	var adds []string
+	for _, c := range columns {
+		if !slices.Contains(have, c.name) {
+			adds = append(adds, "ADD COLUMN "+c.name+" "+c.typ)
+		}
+	}
+	if len(adds) == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE "+database+"."+table+" "+strings.Join(adds, ", ")); err != nil {
+		return fmt.Errorf("schema step add %d columns to %s: %w", len(adds), table, err)
+	}
+	return nil
+}
+
+// dropStaleChanges drops an event_changes made before its newest columns,
+// and the views that read it, so that the next steps create them anew. The
+// table is of the Null engine: nothing stored goes with it. An insert of
+// another collector that runs between the drop and the creation fails and is
+// retried by its exporter.
+func dropStaleChanges(ctx context.Context, conn Conn, database string) error {
+	have, err := tableColumns(ctx, conn, database, "event_changes")
+	if err != nil {
+		return err
+	}
+	if len(have) == 0 || slices.Contains(have, changesNewestColumn) {
+		return nil
+	}
+	for _, table := range append(slices.Clip(changesViews), "event_changes") {
+		if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+database+"."+table); err != nil {
+			return fmt.Errorf("schema step drop %s: %w", table, err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -602,6 +603,8 @@ func TestMigrationFromStateViews(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// events of that layout had no LLM call columns either.
+			dropGenerationColumns(t, s, "events", eventsGenerationColumns)
 			for _, file := range []string{"create_event_state.sql", "create_state_to_events.sql", "create_state_to_error_days.sql"} {
 				text, err := os.ReadFile("testdata/legacy/" + file)
 				if err != nil {
@@ -616,6 +619,8 @@ func TestMigrationFromStateViews(t *testing.T) {
 				}
 			}
 			s.changes = db + ".event_state" // what the old exporter inserted into
+			current := s.queries.states
+			s.queries.states = legacyStatesQuery(t, s)
 
 			now := time.Now().UTC()
 			var before, after []event.Operation
@@ -642,6 +647,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 				t.Fatalf("migration: %v", err)
 			}
 			s.changes = db + ".event_changes"
+			s.queries.states = current
 			for _, view := range legacyViews {
 				if exists, err := tableExists(ctx, s.conn, db, view); err != nil || exists {
 					t.Fatalf("view %s still exists after the migration (err %v)", view, err)
@@ -698,5 +704,34 @@ func TestMigrationFromStateViews(t *testing.T) {
 				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })
 			}
 		})
+	}
+}
+
+// legacyStatesQuery is the state lookup of an exporter from before the LLM
+// call columns (testdata/legacy/select_states.sql), for writing a database
+// of an older layout.
+func legacyStatesQuery(t *testing.T, s *Store) string {
+	t.Helper()
+	text, err := os.ReadFile("testdata/legacy/select_states.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := renderText("select_states.sql", text, s.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// dropGenerationColumns takes the LLM call columns out of a table, as it was
+// before them.
+func dropGenerationColumns(t *testing.T, s *Store, table string, columns []column) {
+	t.Helper()
+	drops := make([]string, len(columns))
+	for i, c := range columns {
+		drops[i] = "DROP COLUMN " + c.name
+	}
+	if err := s.conn.Exec(context.Background(), "ALTER TABLE "+s.dialect.Database+"."+table+" "+strings.Join(drops, ", ")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,7 +20,21 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
     latency              Float64,
     error                String,
     attr_keys            Array(String),
-    attr_values          Array(String)
+    attr_values          Array(String),
+    -- The LLM call fields (schema.go adds them to a table made before them).
+    model                 String,
+    provider              String,
+    operation             String,
+    input_tokens          UInt64,
+    output_tokens         UInt64,
+    cache_read_tokens     UInt64,
+    cache_creation_tokens UInt64,
+    reasoning_tokens      UInt64,
+    time_to_first_token   Float64,
+    finish_reason         String,
+    cost                  Float64,
+    trace_id              String,
+    span_id               String
 )
 ENGINE = ReplacingMergeTree(revision)
 ORDER BY id

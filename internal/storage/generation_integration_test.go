@@ -1,0 +1,208 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/otelcol-events/otelcol-events/internal/event"
+)
+
+func llmOp(id, conv, model string, ts time.Time, latency float64, in, out, cacheRead uint64, errMsg string) event.Operation {
+	op := createOp(id, conv, "chat", ts, latency, errMsg)
+	op.Generation = event.Generation{
+		Model: model, Provider: "openai", Operation: "chat", InputTokens: in, OutputTokens: out,
+		CacheReadTokens: cacheRead, FinishReason: "stop", TraceID: "0af7651916cd43dd8448eb211c80319c",
+		SpanID: "b7ad6b7169203331",
+	}
+	return op
+}
+
+func withTokens(in, out uint64) func(*event.Operation) {
+	return func(o *event.Operation) {
+		o.InputTokens, o.OutputTokens = in, out
+		o.Set = o.Set.With(event.FieldInputTokens).With(event.FieldOutputTokens)
+	}
+}
+
+func closeTo(a, b float64) bool { return math.Abs(a-b) <= 1e-12+1e-9*math.Abs(b) }
+
+// TestGenerationFieldsAndCost: the LLM call fields are stored and read back,
+// the cost follows the price table when the usage changes and only then.
+func TestGenerationFieldsAndCost(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		s.SetPrices(event.NewPriceTable(event.DefaultPrices()))
+		op := llmOp("g1", "c1", "gpt-4o-mini-2024-07-18", base, 800, 1000, 200, 400, "")
+		op.TimeToFirstTokenMs, op.ReasoningTokens, op.CacheCreationTokens = 120.5, 50, 10
+		if res := apply(t, s, op); res.Unpriced != 0 {
+			t.Fatalf("unpriced = %d", res.Unpriced)
+		}
+		got := mustEvent(t, s, "g1")
+		// gpt-4o-mini: 600 input at 0.15, 400 cached at 0.075, 200 output at 0.6 per million.
+		wantCost := (600*0.15 + 400*0.075 + 200*0.6) / 1e6
+		want := op.Generation
+		want.Cost = wantCost
+		if got.Generation.Cost != wantCost || !closeTo(got.Cost, wantCost) {
+			t.Fatalf("cost = %v, want %v", got.Cost, wantCost)
+		}
+		if got.Generation != want {
+			t.Fatalf("generation = %+v, want %+v", got.Generation, want)
+		}
+
+		// A change of the usage recomputes the cost with the table of now.
+		s.SetPrices(event.NewPriceTable([]event.Price{{Model: "gpt-4o-mini", Input: 1, Output: 2}}))
+		// The 10 input tokens are all within the 400 read from the cache
+		// (no cache_read price here: 0).
+		apply(t, s, updateOp("g1", withTokens(10, 20)))
+		if got := mustEvent(t, s, "g1"); got.Cost != 20*2/1e6 {
+			t.Fatalf("cost after the token update = %v", got.Cost)
+		}
+		// Another field's update keeps it, whatever the table says now.
+		s.SetPrices(event.NewPriceTable(nil))
+		apply(t, s, updateOp("g1", withError("late")))
+		if got := mustEvent(t, s, "g1"); got.Cost != 20*2/1e6 || got.Error != "late" {
+			t.Fatalf("after an error update: cost %v error %q", got.Cost, got.Error)
+		}
+
+		// An unknown model: stored without a cost, counted.
+		if res := apply(t, s, llmOp("g2", "c1", "mystery-1", base, 5, 10, 10, 0, "")); res.Unpriced != 1 {
+			t.Fatalf("unpriced = %d, want 1", res.Unpriced)
+		}
+		if got := mustEvent(t, s, "g2"); got.Cost != 0 || got.Model != "mystery-1" {
+			t.Fatalf("unknown model: %+v", got.Generation)
+		}
+		// An event without a model or tokens is no LLM call: not counted.
+		if res := apply(t, s, createOp("plain", "c1", "n", base, 1, "")); res.Unpriced != 0 {
+			t.Fatalf("unpriced = %d for a plain event", res.Unpriced)
+		}
+	})
+}
+
+// TestMigrationAddsGenerationColumns: a database of the layout before the
+// LLM call columns (testdata/legacy/generation) gets them at open, on both
+// engines: its tables end with the columns of a new database, its rows read
+// the defaults, and every read afterwards answers what a database written in
+// the new layout from the start answers.
+func TestMigrationAddsGenerationColumns(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, ref := openStore(t, e), openStore(t, e)
+			db := s.dialect.Database
+			for _, table := range append(append([]string{}, changesViews...), "event_changes", "event_state", "events") {
+				if err := s.conn.Exec(ctx, "DROP TABLE "+db+"."+table); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, file := range []string{"create_events.sql", "create_event_state.sql", "create_event_changes.sql",
+				"create_changes_to_state.sql", "create_changes_to_events.sql"} {
+				text, err := os.ReadFile("testdata/legacy/generation/" + file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stmt, err := renderText(file, text, s.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.conn.Exec(ctx, stmt); err != nil {
+					t.Fatalf("legacy %s: %v", file, err)
+				}
+			}
+			stmt, err := render("create_changes_to_error_days.sql", s.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+			current := s.queries.states
+			s.queries.states = legacyStatesQuery(t, s)
+
+			now := time.Now().UTC()
+			var before, after []event.Operation
+			for i := range 40 {
+				errMsg := ""
+				if i%3 == 0 {
+					errMsg = "e"
+				}
+				before = append(before, createOp(fmt.Sprintf("m%02d", i), fmt.Sprintf("conv%d", i%4),
+					"chat", now.AddDate(0, 0, -(i%5)), float64(i), errMsg))
+			}
+			before = append(before, updateOp("m00", withError("")), deleteOp("m02"))
+			for i := 0; i < 40; i += 3 {
+				after = append(after, updateOp(fmt.Sprintf("m%02d", i), func(o *event.Operation) {
+					o.Model, o.InputTokens, o.OutputTokens = "gpt-4o", 100, 10
+					o.Set = o.Set.With(event.FieldModel).With(event.FieldInputTokens).With(event.FieldOutputTokens)
+				}))
+			}
+			after = append(after, deleteOp("m05"), llmOp("m99", "conv1", "gpt-4o-mini", now, 300, 50, 5, 0, ""))
+
+			apply(t, s, before...)
+			apply(t, ref, before...)
+			if err := migrate(ctx, s.conn, s.dialect); err != nil {
+				t.Fatalf("migration: %v", err)
+			}
+			if err := migrate(ctx, s.conn, s.dialect); err != nil {
+				t.Fatalf("second migration: %v", err)
+			}
+			s.queries.states = current
+			for _, table := range []string{"events", "event_state", "event_changes"} {
+				got, err := tableColumns(ctx, s.conn, db, table)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := tableColumns(ctx, ref.conn, ref.dialect.Database, table)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s columns after the migration:\n got %v\nwant %v", table, got, want)
+				}
+			}
+			prices := event.NewPriceTable(event.DefaultPrices())
+			s.SetPrices(prices)
+			ref.SetPrices(prices)
+			apply(t, s, after...)
+			apply(t, ref, after...)
+			if n := apply(t, s, after...); n.Changed != 0 {
+				t.Fatalf("replay after the migration changed %d ids", n.Changed)
+			}
+			for i := range 100 {
+				id := fmt.Sprintf("m%02d", i)
+				got, gerr := s.Event(ctx, id)
+				want, werr := ref.Event(ctx, id)
+				if !errors.Is(gerr, werr) && (gerr != nil || werr != nil) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("event %s: migrated %+v (%v), reference %+v (%v)", id, got, gerr, want, werr)
+				}
+			}
+			if got := mustEvent(t, s, "m03"); got.Model != "gpt-4o" || got.Cost != (100*2.5+10*10)/1e6 {
+				t.Fatalf("m03 after the migration: %+v", got.Generation)
+			}
+			same := func(what string, read func(s *Store) (any, error)) {
+				got, err := read(s)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				want, err := read(ref)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: migrated %+v, reference %+v", what, got, want)
+				}
+			}
+			same("errors", func(s *Store) (any, error) { return s.ErrorCounts(ctx, "chat", 30, now) })
+			same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
+			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, 100) })
+			for c := range 4 {
+				conv := fmt.Sprintf("conv%d", c)
+				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })
+			}
+		})
+	}
+}
