@@ -105,6 +105,45 @@ def test_track_event_sends_fields_and_returns_server_id(stub):
     }
 
 
+def test_track_event_sends_llm_fields(stub):
+    client = EventClient(stub.url)
+    client.track_event(
+        "conv_1",
+        "chat",
+        id="k",
+        model="gpt-4o-mini",
+        provider="openai",
+        operation="chat",
+        input_tokens=11,
+        output_tokens=7,
+        cache_read_tokens=3,
+        cache_creation_tokens=0,
+        reasoning_tokens=1,
+        time_to_first_token=120.5,
+        finish_reason="stop",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+    )
+    (req,) = stub.requests
+    assert req.json == {
+        "conversation_id": "conv_1",
+        "event_name": "chat",
+        "id": "k",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "operation": "chat",
+        "input_tokens": 11,
+        "output_tokens": 7,
+        "cache_read_tokens": 3,
+        "cache_creation_tokens": 0,
+        "reasoning_tokens": 1,
+        "time_to_first_token": 120.5,
+        "finish_reason": "stop",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "b7ad6b7169203331",
+    }
+
+
 def test_track_event_generates_uuid7_id_and_omits_unset_fields(stub):
     client = EventClient(stub.url)
     event_id = client.track_event("conv_1", "event_a")
