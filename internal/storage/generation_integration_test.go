@@ -206,3 +206,187 @@ func TestMigrationAddsGenerationColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestModelAnalyticsMatchModel: usage per model and day, latency and errors
+// per model, and conversations by cost equal those of a Go model of the
+// same operations (creates, model and token updates, latency and error
+// updates, deletes, a replayed batch), on both engines.
+func TestModelAnalyticsMatchModel(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		prices := event.NewPriceTable(event.DefaultPrices())
+		s.SetPrices(prices)
+		now := time.Now().UTC()
+		models := []string{"gpt-4o-mini-2024-07-18", "gpt-4o", "claude-sonnet-4-20250514", "unpriced-model"}
+		states := map[string]*event.State{}
+		var ops []event.Operation
+		for i := range 400 {
+			ts := now.AddDate(0, 0, -(i % 6))
+			errMsg := ""
+			if i%5 == 0 {
+				errMsg = "500"
+			}
+			id := fmt.Sprintf("llm%03d", i)
+			if i%9 == 0 {
+				// Not an LLM call: no model, no tokens.
+				ops = append(ops, createOp(id, fmt.Sprintf("conv%02d", i%17), "retrieve", ts, float64(i%23), errMsg))
+				continue
+			}
+			ops = append(ops, llmOp(id, fmt.Sprintf("conv%02d", i%17), models[i%len(models)], ts, float64(i%41)*10,
+				uint64(100+i), uint64(i%50), uint64(i%3*10), errMsg))
+		}
+		for i := 1; i < 400; i += 7 {
+			ops = append(ops, updateOp(fmt.Sprintf("llm%03d", i), withTokens(uint64(1000+i), 5)))
+		}
+		for i := 2; i < 400; i += 13 {
+			ops = append(ops, updateOp(fmt.Sprintf("llm%03d", i), func(o *event.Operation) {
+				o.Model, o.LatencyMs, o.Error = "gpt-4o", 0, "timeout"
+				o.Set = o.Set.With(event.FieldModel).With(event.FieldLatency).With(event.FieldError)
+			}))
+		}
+		for i := 3; i < 400; i += 11 {
+			ops = append(ops, deleteOp(fmt.Sprintf("llm%03d", i)))
+		}
+		for i := range ops {
+			st := states[ops[i].ID]
+			if st == nil {
+				st = &event.State{ID: ops[i].ID}
+				states[ops[i].ID] = st
+			}
+			st.Apply(&ops[i])
+		}
+		apply(t, s, ops[:250]...)
+		apply(t, s, ops[250:]...)
+		apply(t, s, ops[120:300]...)
+
+		nano := func(st *event.State) int64 {
+			cost, _ := prices.Cost(&st.Generation)
+			return int64(math.RoundToEven(cost * nanoDollars))
+		}
+		type usageKey struct{ model, date string }
+		wantUsage := map[usageKey]*Usage{}
+		wantCostNano := map[usageKey]int64{}
+		type latencyAgg struct {
+			latencies []float64
+			errors    int64
+		}
+		wantLatency := map[string]*latencyAgg{}
+		type convAgg struct {
+			costNano, calls, in, out int64
+		}
+		wantConv := map[string]*convAgg{}
+		since := now.Truncate(24*time.Hour).AddDate(0, 0, -3)
+		for _, st := range states {
+			if !st.Visible() {
+				continue
+			}
+			c := wantConv[st.ConversationID]
+			if c == nil {
+				c = &convAgg{}
+				wantConv[st.ConversationID] = c
+			}
+			c.costNano += nano(st)
+			c.in += int64(st.InputTokens)
+			c.out += int64(st.OutputTokens)
+			if st.Model == "" {
+				continue
+			}
+			c.calls++
+			l := wantLatency[st.Model]
+			if l == nil {
+				l = &latencyAgg{}
+				wantLatency[st.Model] = l
+			}
+			l.latencies = append(l.latencies, st.LatencyMs)
+			if st.Error != "" {
+				l.errors++
+			}
+			if st.Timestamp.Before(since) {
+				continue
+			}
+			k := usageKey{st.Model, st.Timestamp.Format(time.DateOnly)}
+			u := wantUsage[k]
+			if u == nil {
+				u = &Usage{Model: st.Model, Date: k.date}
+				wantUsage[k] = u
+			}
+			u.Calls++
+			u.InputTokens += int64(st.InputTokens)
+			u.OutputTokens += int64(st.OutputTokens)
+			u.CacheReadTokens += int64(st.CacheReadTokens)
+			u.CacheCreationTokens += int64(st.CacheCreationTokens)
+			u.ReasoningTokens += int64(st.ReasoningTokens)
+			wantCostNano[k] += nano(st)
+		}
+
+		usage, err := s.ModelUsage(ctx, "", since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(usage) != len(wantUsage) {
+			t.Fatalf("%d usage rows, want %d: %+v", len(usage), len(wantUsage), usage)
+		}
+		for i, u := range usage {
+			k := usageKey{u.Model, u.Date}
+			want := *wantUsage[k]
+			want.Cost = float64(wantCostNano[k]) / nanoDollars
+			if u != want {
+				t.Fatalf("usage %v: %+v, want %+v", k, u, want)
+			}
+			if i > 0 && (usage[i-1].Date > u.Date || usage[i-1].Date == u.Date && usage[i-1].Model >= u.Model) {
+				t.Fatalf("usage not ordered by day then model: %+v before %+v", usage[i-1], u)
+			}
+		}
+		one, err := s.ModelUsage(ctx, "gpt-4o", since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range one {
+			if u.Model != "gpt-4o" {
+				t.Fatalf("model filter let %+v through", u)
+			}
+		}
+		if len(one) == 0 {
+			t.Fatal("no usage for gpt-4o")
+		}
+
+		latency, err := s.ModelLatency(ctx, time.Unix(0, 0), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(latency) != len(wantLatency) {
+			t.Fatalf("%d latency rows, want %d", len(latency), len(wantLatency))
+		}
+		for _, r := range latency {
+			want := wantLatency[r.Model]
+			if r.Calls != uint64(len(want.latencies)) || r.Errors != want.errors ||
+				r.P50 != exactQuantile(want.latencies, 0.5) || r.P95 != exactQuantile(want.latencies, 0.95) {
+				t.Fatalf("latency of %s: %+v, want %d calls, %d errors, p50 %v, p95 %v", r.Model, r,
+					len(want.latencies), want.errors, exactQuantile(want.latencies, 0.5), exactQuantile(want.latencies, 0.95))
+			}
+		}
+
+		top, err := s.TopCostConversations(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withCost := 0
+		for _, c := range wantConv {
+			if c.costNano > 0 {
+				withCost++
+			}
+		}
+		if len(top) != withCost {
+			t.Fatalf("%d conversations, want %d", len(top), withCost)
+		}
+		for i, r := range top {
+			c := wantConv[r.ConversationID]
+			if r.Cost != float64(c.costNano)/nanoDollars || r.Calls != c.calls || r.InputTokens != c.in || r.OutputTokens != c.out {
+				t.Fatalf("conversation %s: %+v, want %+v", r.ConversationID, r, c)
+			}
+			if i > 0 && top[i-1].Cost < r.Cost {
+				t.Fatalf("not ranked by cost: %+v before %+v", top[i-1], r)
+			}
+		}
+	})
+}

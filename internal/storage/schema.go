@@ -117,6 +117,7 @@ type column struct{ name, typ string }
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
 	deadLetters                                                         string
+	modelUsage, modelLatency, topCostConversations                      string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -132,6 +133,9 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_latency.sql", &q.latency},
 		{"select_top_error_sessions.sql", &q.topErrorSessions},
 		{"select_dead_letters.sql", &q.deadLetters},
+		{"select_model_usage.sql", &q.modelUsage},
+		{"select_model_latency.sql", &q.modelLatency},
+		{"select_top_cost_conversations.sql", &q.topCostConversations},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {

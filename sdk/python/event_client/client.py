@@ -380,6 +380,39 @@ class EventClient:
             "/analytics/sessions/top-errors", {"limit": limit, "min_events": min_events}
         )
 
+    def get_model_usage(
+        self, days: int = 7, *, model: Optional[str] = None
+    ) -> List[Dict[str, Any]]:
+        """Tokens and cost of the LLM calls per model per UTC day (last ``days`` days).
+
+        Returns:
+            ``[{"date": "2026-11-24", "model": "gpt-4o-mini", "calls": 3,
+            "input_tokens": ..., "output_tokens": ..., "cache_read_tokens": ...,
+            "cache_creation_tokens": ..., "reasoning_tokens": ..., "cost": 0.0012},
+            ...]``, oldest day first; days without calls are absent.
+        """
+        return self._data("/analytics/models/usage", {"days": days, "model": model})
+
+    def get_model_latency(
+        self, days: Optional[int] = None, *, limit: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        """p50/p95 latency (ms) and error rate of the LLM calls per model.
+
+        Returns:
+            ``[{"model": ..., "p50_latency": ..., "p95_latency": ..., "calls": 3,
+            "errors": 1, "error_rate": 0.33}, ...]``.
+        """
+        return self._data("/analytics/models/latency", {"days": days, "limit": limit})
+
+    def get_top_cost_conversations(self, limit: int = 10) -> List[Dict[str, Any]]:
+        """Conversations ranked by the total cost (USD) of their LLM calls.
+
+        Returns:
+            ``[{"conversation_id": ..., "cost": 0.42, "calls": 7,
+            "input_tokens": ..., "output_tokens": ...}, ...]``.
+        """
+        return self._data("/analytics/conversations/top-cost", {"limit": limit})
+
     def health(self) -> Dict[str, Any]:
         """``GET /health`` without retries: ``{"status": "ok", ...}``.
 
