@@ -43,6 +43,7 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 	CHDB_LIB=$(CHDB_LIB) go test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) build
+	$(MAKE) genai-venv
 	CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) go test -count=1 -tags e2e -timeout 15m ./test/e2e/...
 	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -quick -collector $(BINARY)
 	$(MAKE) test-python
@@ -62,6 +63,10 @@ fuzz: ## run the fuzz tests for a bounded time each
 test-python: $(BINARY) chdb ## the Python SDK's unit and integration tests
 	python3 -m pip install --quiet --disable-pip-version-check -e sdk/python
 	cd sdk/python && CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) python3 -m pytest -q
+
+.PHONY: genai-venv
+genai-venv: ## install the Python app of the GenAI end-to-end test (openai + OpenAI instrumentation, pinned) under .cache
+	@scripts/genai-venv.sh
 
 .PHONY: services
 services: ## install and start Kafka (127.0.0.1:9092) and ClickHouse (127.0.0.1:9000, :8123)

@@ -63,9 +63,14 @@ type ModelLatency struct {
 }
 
 // ModelLatency returns the p50 and p95 latency and the errors per model of
-// the calls at or after since, by model name, at most limit models.
+// the calls at or after since (the zero time: all), by model name, at most
+// limit models.
 func (s *Store) ModelLatency(ctx context.Context, since time.Time, limit int) ([]ModelLatency, error) {
-	rows, err := s.read(ctx, s.queries.modelLatency, since.Unix(), limit)
+	var from int64
+	if !since.IsZero() {
+		from = since.Unix()
+	}
+	rows, err := s.read(ctx, s.queries.modelLatency, from, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("compute model latency: %w", err)
 	}

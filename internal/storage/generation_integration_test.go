@@ -350,7 +350,7 @@ func TestModelAnalyticsMatchModel(t *testing.T) {
 			t.Fatal("no usage for gpt-4o")
 		}
 
-		latency, err := s.ModelLatency(ctx, time.Unix(0, 0), 100)
+		latency, err := s.ModelLatency(ctx, time.Time{}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,6 +364,22 @@ func TestModelAnalyticsMatchModel(t *testing.T) {
 				t.Fatalf("latency of %s: %+v, want %d calls, %d errors, p50 %v, p95 %v", r.Model, r,
 					len(want.latencies), want.errors, exactQuantile(want.latencies, 0.5), exactQuantile(want.latencies, 0.95))
 			}
+		}
+
+		// A window: only the calls of the last two days.
+		recent, err := s.ModelLatency(ctx, since.AddDate(0, 0, 2), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recentCalls, allCalls uint64
+		for _, r := range recent {
+			recentCalls += r.Calls
+		}
+		for _, r := range latency {
+			allCalls += r.Calls
+		}
+		if recentCalls == 0 || recentCalls >= allCalls {
+			t.Fatalf("%d calls in the last two days of %d", recentCalls, allCalls)
 		}
 
 		top, err := s.TopCostConversations(ctx, 100)

@@ -3,7 +3,7 @@
 -- netting of select_latency.sql (linear in the size of the group: hashing,
 -- no per-row scan of the group's array), then one sort of the kept values
 -- for both quantiles, each the value at index floor(level * n) (quantileExact's
--- position). Parameters: first second of the window, limit.
+-- position). Parameters: first second of the window (0 means all) x2, limit.
 SELECT gen_model, p50, p95, toUInt64(n), errors FROM (
     SELECT gen_model,
            groupArray(if(sign > 0, if(latency_ms = 0, 0, latency_ms), if(latency_ms = 0, -inf, -latency_ms))) AS a,
@@ -16,7 +16,7 @@ SELECT gen_model, p50, p95, toUInt64(n), errors FROM (
            kept[toUInt64(floor(0.95 * n)) + 1] AS p95,
            sum(sign * toInt64(is_error)) AS errors
     FROM {{.Database}}.events
-    WHERE gen_model != '' AND event_time >= toDateTime(?)
+    WHERE gen_model != '' AND (? = 0 OR event_time >= toDateTime(?))
     GROUP BY gen_model
     HAVING n > 0
 )
