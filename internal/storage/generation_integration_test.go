@@ -406,3 +406,38 @@ func TestModelAnalyticsMatchModel(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationHealsAHalfMigratedDatabase: a view of the insert path left
+// from before the LLM call columns beside a new event_changes (a migration
+// that stopped half way, or an older collector that recreated it) is
+// recreated at open, on both engines.
+func TestMigrationHealsAHalfMigratedDatabase(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, e)
+			db := s.dialect.Database
+			text, err := os.ReadFile("testdata/legacy/generation/create_changes_to_state.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmt, err := renderText("create_changes_to_state.sql", text, s.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{"DROP TABLE " + db + ".event_changes_to_state", stmt} {
+				if err := s.conn.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := migrate(ctx, s.conn, s.dialect); err != nil {
+				t.Fatalf("migration: %v", err)
+			}
+			s.SetPrices(event.NewPriceTable(event.DefaultPrices()))
+			apply(t, s, llmOp("h1", "c", "gpt-4o", base, 10, 100, 10, 0, ""))
+			if got := mustEvent(t, s, "h1"); got.Model != "gpt-4o" || got.SpanID == "" {
+				t.Fatalf("after healing: %+v", got.Generation)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"os"
@@ -112,12 +113,23 @@ func FuzzRoundTrip(f *testing.F) {
 
 var fuzzSeq atomic.Int64
 
-// openFuzzStore opens a store on the database fuzz_roundtrip, shared by the
-// fuzzing processes (every run's ids are unique) and kept between runs.
+// openFuzzStore opens a store on the database fuzz_roundtrip_<schema>,
+// shared by the fuzzing processes (every run's ids are unique) and kept
+// between runs. The name ends with a digest of the schema's DDL: checkouts
+// of different schemas that fuzz against one server at the same time do not
+// migrate one database back and forth.
 func openFuzzStore(t *testing.T, e engine) *Store {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Open(ctx, e.cfg(t, "fuzz_roundtrip"))
+	h := sha256.New()
+	for _, file := range migrations {
+		text, err := sqlFiles.ReadFile("sql/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(text)
+	}
+	s, err := Open(ctx, e.cfg(t, fmt.Sprintf("fuzz_roundtrip_%x", h.Sum(nil)[:4])))
 	if err != nil {
 		t.Fatalf("open %s store (is the service up? `make services chdb`): %v", e.name, err)
 	}

@@ -106,9 +106,14 @@ var (
 	}
 	// changesViews read event_changes; they go with it when it is recreated.
 	changesViews = []string{"event_changes_to_state", "event_changes_to_events", "event_changes_to_error_days"}
-	// changesNewestColumn is the last column event_changes gained: a table
-	// without it is from before.
-	changesNewestColumn = "prev_cost"
+	// newestColumns names, per table of the insert path, the last column it
+	// gained: a table without it is from before, and event_changes and its
+	// views are recreated.
+	newestColumns = []struct{ table, column string }{
+		{"event_changes", "prev_cost"},
+		{"event_changes_to_state", "span_id"},
+		{"event_changes_to_events", "gen_cost"},
+	}
 )
 
 type column struct{ name, typ string }
@@ -285,17 +290,22 @@ func addMissingColumns(ctx context.Context, conn Conn, database, table string, c
 	return nil
 }
 
-// dropStaleChanges drops an event_changes made before its newest columns,
-// and the views that read it, so that the next steps create them anew. The
-// table is of the Null engine: nothing stored goes with it. An insert of
-// another collector that runs between the drop and the creation fails and is
+// dropStaleChanges drops event_changes and the views that read it when one
+// of them was made before its newest columns (also after a migration that
+// stopped half way), so that the next steps create them anew. The table is
+// of the Null engine: nothing stored goes with it. An insert of another
+// collector that runs between the drop and the creation fails and is
 // retried by its exporter.
 func dropStaleChanges(ctx context.Context, conn Conn, database string) error {
-	have, err := tableColumns(ctx, conn, database, "event_changes")
-	if err != nil {
-		return err
+	stale := false
+	for _, nc := range newestColumns {
+		have, err := tableColumns(ctx, conn, database, nc.table)
+		if err != nil {
+			return err
+		}
+		stale = stale || len(have) > 0 && !slices.Contains(have, nc.column)
 	}
-	if len(have) == 0 || slices.Contains(have, changesNewestColumn) {
+	if !stale {
 		return nil
 	}
 	for _, table := range append(slices.Clip(changesViews), "event_changes") {
