@@ -124,21 +124,32 @@ var genAIModes = []genAIMode{
 	}},
 }
 
-func TestOpenAIInstrumentationLandsSingleNode(t *testing.T) {
+func TestOpenAIInstrumentationLands(t *testing.T) {
 	pythons := map[string]string{}
 	for _, mode := range genAIModes {
 		pythons[mode.name] = genAIPython(t, mode.requirements)
 	}
 	stub := newOpenAIStub(t)
-	for _, engine := range []string{"embedded", "server"} {
-		t.Run(engine, func(t *testing.T) {
+	// The single node on both engines, and the Kafka topology (spans and
+	// log records of a call travel through Kafka separately, the update
+	// may be stored before its create).
+	for _, topology := range []string{"embedded", "server", "kafka"} {
+		t.Run(topology, func(t *testing.T) {
 			port := freePort(t)
-			env := singleNodeEnv(t, t.TempDir(), port)
-			if engine == "server" {
-				env = append(env, "CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:9000",
+			config := "config/single-node.yaml"
+			var env []string
+			switch topology {
+			case "embedded":
+				env = singleNodeEnv(t, t.TempDir(), port)
+			case "server":
+				env = append(singleNodeEnv(t, t.TempDir(), port), "CLICKHOUSE_ENDPOINT=tcp://127.0.0.1:9000",
 					"CLICKHOUSE_DATABASE="+storagetest.ServerDatabase(t, "e2e_genai"))
+			case "kafka":
+				config = "collector-config.yaml"
+				env = append(kafkaEnv(t, port, uniqueName("e2e_genai"), uniqueName("e2e_genai_group"),
+					storagetest.ServerDatabase(t, "e2e_genai_kafka")), "CONSUMER_FLUSH_INTERVAL_MS=5")
 			}
-			c := startCollector(t, "config/single-node.yaml", env, port)
+			c := startCollector(t, config, env, port)
 			otlp := "http://127.0.0.1:" + envValue(env, "OTLP_HTTP_PORT")
 			var traces []string
 			for _, mode := range genAIModes {
