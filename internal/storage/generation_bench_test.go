@@ -15,7 +15,10 @@ import (
 // versioned analytics rows (every update a -1 and a +1 row, every delete a
 // -1 row, unmerged) against the same statements over an append-only copy
 // of the final state, on the embedded engine, and reports the ratio of
-// their medians (the read-path target: at most 1.5). The rows are generated
+// their medians (the read-path target: at most 1.5). GENAI_BENCH_CANDIDATE
+// names a statement file to time beside them (the parameters of
+// sql/select_model_latency.sql); GENAI_BENCH_UNBOUNDED=1 reads without the
+// query API's memory bound. The rows are generated
 // in SQL from numbers(), written straight into the events table:
 //
 //   - GENAI_BENCH_EVENTS creates (default 2 000 000), one conversation per
@@ -98,13 +101,29 @@ FROM numbers(%[1]d)`, events, max(events/10, 1), startMs)
 		{"models/latency", s.queries.modelLatency, []any{0, 0, 100}},
 		{"conversations/top-cost", s.queries.topCostConversations, []any{10}},
 	}
+	// A candidate statement to time beside the shipped ones (a file of the
+	// same parameters as one of them, rendered like sql/*.sql).
+	if file := os.Getenv("GENAI_BENCH_CANDIDATE"); file != "" {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := renderText(file, text, s.dialect)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reads = append(reads, struct {
+			name  string
+			query string
+			args  []any
+		}{"candidate " + file, q, []any{0, 0, 100}})
+	}
 	const runs = 7
 	b.ResetTimer()
 	for range b.N {
 		for _, r := range reads {
 			appendOnly := strings.ReplaceAll(r.query, db+".events", db+".events_append")
-			versioned := timeRead(b, s, r.query, r.args, runs)
-			plain := timeRead(b, s, appendOnly, r.args, runs)
+			versioned, plain := timeReads(b, s, r.query, appendOnly, r.args, runs)
 			ratio := float64(versioned) / float64(plain)
 			b.Logf("%-24s versioned p50 %8s  append-only p50 %8s  ratio %.2f", r.name, versioned.Round(time.Millisecond),
 				plain.Round(time.Millisecond), ratio)
@@ -113,13 +132,17 @@ FROM numbers(%[1]d)`, events, max(events/10, 1), startMs)
 	}
 }
 
-// timeRead returns the median duration of runs reads of query (after one
-// warm-up), its rows read to the end, under the query API's memory bound.
-func timeRead(b *testing.B, s *Store, query string, args []any, runs int) time.Duration {
+// timeReads returns the median durations of runs reads of query a and of
+// query b (after one warm-up of each), their rows read to the end, under the
+// query API's memory bound. The two alternate, so that a change of the
+// machine's load during the runs weighs on both.
+func timeReads(b *testing.B, s *Store, qa, qb string, args []any, runs int) (time.Duration, time.Duration) {
 	b.Helper()
-	ctx := WithQueryMaxMemory(context.Background(), 2<<30)
-	var times []time.Duration
-	for i := range runs + 1 {
+	ctx := context.Background()
+	if os.Getenv("GENAI_BENCH_UNBOUNDED") == "" {
+		ctx = WithQueryMaxMemory(ctx, 2<<30)
+	}
+	read := func(query string) time.Duration {
 		start := time.Now()
 		rows, err := s.read(ctx, query, args...)
 		if err != nil {
@@ -134,10 +157,16 @@ func timeRead(b *testing.B, s *Store, query string, args []any, runs int) time.D
 		if err != nil || n == 0 {
 			b.Fatalf("read: %d rows, %v", n, err)
 		}
+		return time.Since(start)
+	}
+	var ta, tb []time.Duration
+	for i := range runs + 1 {
+		da, db := read(qa), read(qb)
 		if i > 0 {
-			times = append(times, time.Since(start))
+			ta, tb = append(ta, da), append(tb, db)
 		}
 	}
-	slices.Sort(times)
-	return times[len(times)/2]
+	slices.Sort(ta)
+	slices.Sort(tb)
+	return ta[len(ta)/2], tb[len(tb)/2]
 }
