@@ -132,3 +132,20 @@ func TestMetricsAreCountedAndDropped(t *testing.T) {
 	require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData, "the sender is answered with success")
 	assert.Equal(t, map[string]int64{"": 2}, h.sums(t, "otelcol_events_normalizer_dropped_data_points", ""))
 }
+
+// TestGenAIRecordsOfACallBeyondTheLimitsAreDropped: a call whose messages
+// exceed the limits drops all its records, each counted.
+func TestGenAIRecordsOfACallBeyondTheLimitsAreDropped(t *testing.T) {
+	t.Parallel()
+	limits := event.DefaultLimits()
+	limits.MaxTextFieldBytes = 8
+	h := newHarness(t, limits)
+	in := newLogs(nil,
+		genAIRecord("gen_ai.user.message", testSpan, map[string]any{"content": "a prompt longer than eight bytes"}, nil),
+		genAIRecord("gen_ai.choice", testSpan, map[string]any{"message": map[string]any{"role": "assistant", "content": "ok"}}, nil),
+	)
+	_, err := h.n.processLogs(context.Background(), in)
+	require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData)
+	assert.Equal(t, map[string]int64{"invalid_field:input": 2}, h.sums(t, "otelcol_events_normalizer_dropped_records", "reason"))
+	assert.Equal(t, map[string]int64{"dropped": 2}, h.sums(t, "otelcol_events_normalizer_records", "outcome"))
+}

@@ -195,7 +195,10 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 			continue
 		}
 		if verr := n.limits.Validate(&op); verr != nil {
-			drop(dropReason(verr), verr)
+			// Every record of the call is dropped with it.
+			for range recs {
+				drop(dropReason(verr), verr)
+			}
 			merged -= len(recs)
 			continue
 		}
