@@ -54,6 +54,12 @@ func FuzzRoundTrip(f *testing.F) {
 		create := event.Operation{Op: event.OpCreate, ID: id + suffix, Version: version, Set: event.AllFields, Event: event.Event{
 			ConversationID: conv + suffix, Name: name + suffix, Timestamp: ts, Input: input, Output: output,
 			LatencyMs: latency, Error: errMsg, Attributes: []event.Attribute{{Key: attrKey, Value: attrValue}, {Key: attrKey + suffix, Value: input}},
+			// The LLM call's strings and numbers take the same bytes.
+			Generation: event.Generation{
+				Model: attrValue, Provider: attrKey, Operation: name, FinishReason: errMsg,
+				InputTokens: version % event.MaxTokens, OutputTokens: uint64(tsMs) % event.MaxTokens,
+				ReasoningTokens: event.MaxTokens, TimeToFirstTokenMs: latency,
+			},
 		}}
 		limits := event.DefaultLimits()
 		if limits.Validate(&create) != nil {
@@ -140,7 +146,7 @@ func checkRoundTrip(t *testing.T, where string, got, want *event.Event) {
 	t.Helper()
 	if got.ConversationID != want.ConversationID || got.Name != want.Name || got.Input != want.Input ||
 		got.Output != want.Output || got.Error != want.Error || got.LatencyMs != want.LatencyMs ||
-		!got.Timestamp.Equal(want.Timestamp) || !slices.Equal(got.Attributes, want.Attributes) {
+		!got.Timestamp.Equal(want.Timestamp) || !slices.Equal(got.Attributes, want.Attributes) || got.Generation != want.Generation {
 		t.Fatalf("%s: read back\n%#v\nwant\n%#v", where, *got, *want)
 	}
 }
