@@ -217,6 +217,22 @@ func firstException(span ptrace.Span) string {
 	return ""
 }
 
+// firstExceptionType returns the exception.type of the first exception
+// event that has one.
+func firstExceptionType(span ptrace.Span) (pcommon.Value, bool) {
+	events := span.Events()
+	for i := range events.Len() {
+		e := events.At(i)
+		if e.Name() != exceptionEventName {
+			continue
+		}
+		if v, ok := e.Attributes().Get(exceptionType); ok && event.Present(v) {
+			return v, true
+		}
+	}
+	return pcommon.Value{}, false
+}
+
 // messages finds a prompt or a completion, as readable text, and the span
 // attribute it came from ("" when from span events): in the span's
 // attributes first (the conventions' structured messages rendered as text),
@@ -295,6 +311,10 @@ func (c *spanEvents) eventAttributes(span ptrace.Span, resource pcommon.Map, use
 		all[event.TraceIDAttribute] = id
 	}
 	attrs.Range(add)
+	// The class of the first exception: the error keeps only its message.
+	if v, ok := firstExceptionType(span); ok {
+		add(exceptionType, v)
+	}
 	resource.Range(func(k string, v pcommon.Value) bool {
 		return k == resourceUsed || add(k, v)
 	})

@@ -240,7 +240,7 @@ func TestConvert(t *testing.T) {
 				withStatus(ptrace.StatusCodeError, ""),
 				withEvent("exception", map[string]any{"exception.type": "TimeoutError", "exception.message": "read timed out"}),
 			),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "read timed out", Attributes: ids()},
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "read timed out", Attributes: ids("exception.type", "TimeoutError")},
 		},
 		{
 			name: "error status without a message or an exception takes error.type",
@@ -268,7 +268,8 @@ func TestConvert(t *testing.T) {
 				withEvent("exception", map[string]any{"exception.stacktrace": "..."}),
 				withEvent("exception", map[string]any{"exception.type": "ValueError"}),
 			),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "ValueError", Attributes: ids()},
+			// The class of the first exception is kept.
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "ValueError", Attributes: ids("exception.type", "ValueError")},
 		},
 		{
 			name: "an Ok status wins over a handled exception",

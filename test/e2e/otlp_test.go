@@ -383,11 +383,13 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	tool.RecordError(errors.New("upstream answered 429"), trace.WithTimestamp(at(1_900_000)))
 	tool.SetStatus(codes.Error, "rate limited")
 	tool.End(trace.WithTimestamp(at(1_900_250)))
-	w = expect(tool, convC, "execute_tool get_weather", at(900_000), at(1_900_250), nil)
+	// The class of a recorded exception is kept.
+	goError := map[string]string{"exception.type": "*errors.errorString"}
+	w = expect(tool, convC, "execute_tool get_weather", at(900_000), at(1_900_250), goError)
 	w.Input, w.Error = "get_weather(Paris)", "rate limited"
 
 	root.End(trace.WithTimestamp(at(2_000_000)))
-	expect(root, convC, "invoke_agent", at(0), at(2_000_000), nil).Operation = "invoke_agent"
+	expect(root, convC, "invoke_agent", at(0), at(2_000_000), goError).Operation = "invoke_agent"
 
 	// Another conversation (conversation_id), the event id from event.id,
 	// status Error without a message: the exception's message.
@@ -399,7 +401,7 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	emb.RecordError(errors.New("quota exceeded"), trace.WithTimestamp(at(3_006_000)))
 	emb.SetStatus(codes.Error, "")
 	emb.End(trace.WithTimestamp(at(3_007_000)))
-	w = expect(emb, convD, "embeddings", at(3_000_000), at(3_007_000), nil)
+	w = expect(emb, convD, "embeddings", at(3_000_000), at(3_007_000), goError)
 	w.ID, w.Input, w.Error, w.Operation = p+"-emb", "embed me", "quota exceeded", "embeddings"
 
 	// Status unset with an exception event: the exception's message.
@@ -408,7 +410,7 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 		attribute.String("gen_ai.completion", "3 documents")))
 	retrieve.RecordError(errors.New("index unavailable"), trace.WithTimestamp(at(4_000_400)))
 	retrieve.End(trace.WithTimestamp(at(4_000_500)))
-	w = expect(retrieve, convD, "retrieve", at(4_000_000), at(4_000_500), nil)
+	w = expect(retrieve, convD, "retrieve", at(4_000_000), at(4_000_500), goError)
 	w.Output, w.Error = "3 documents", "index unavailable"
 
 	// Outside any conversation: dropped by the connector.
