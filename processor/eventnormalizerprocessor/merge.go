@@ -18,6 +18,11 @@ import (
 // is on) and leaves the rest (latency, tokens, error) to the span. An update
 // that arrives before its create is kept and shows once the span's event
 // exists, so the order of the logs and traces pipelines does not matter.
+//
+// Only a record of a sampled span merges (its trace flags say so): the span
+// of an unsampled call is never exported, so an update would wait for a
+// create that never comes. Such a record becomes an event of its own, as a
+// record outside any span does.
 
 // callRecords groups the GenAI records of a batch by span, in the order their
 // spans first appear.
@@ -26,10 +31,10 @@ type callRecords struct {
 	order  []pcommon.SpanID
 }
 
-// add takes lr when it is a GenAI event record with a span id and no id of
-// its own, and reports whether it did.
+// add takes lr when it is a GenAI event record of a sampled span with no id
+// of its own, and reports whether it did.
 func (c *callRecords) add(lr plog.LogRecord) bool {
-	if !genai.IsGenAIEvent(lr.EventName()) || lr.SpanID().IsEmpty() {
+	if !genai.IsGenAIEvent(lr.EventName()) || lr.SpanID().IsEmpty() || !lr.Flags().IsSampled() {
 		return false
 	}
 	for _, k := range idKeys {

@@ -20,6 +20,7 @@ func genAIRecord(name string, span pcommon.SpanID, body map[string]any, attribut
 	return func(lr plog.LogRecord) {
 		withAttrs(attributes)(lr)
 		withTrace(testTrace, span)(lr)
+		lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
 		lr.SetEventName(name)
 		if body != nil {
 			_ = lr.Body().SetEmptyMap().FromRaw(body)
@@ -118,6 +119,28 @@ func TestGenAIRecordWithoutSpanIsAnEvent(t *testing.T) {
 	assert.Equal(t, testTraceHex, ops[0].ConversationID, "the trace id is the conversation")
 	assert.Equal(t, "chat", ops[0].Name)
 	assert.Equal(t, event.Generation{Model: "m", Operation: "chat", OutputTokens: 4, TraceID: testTraceHex}, ops[0].Generation)
+}
+
+// TestGenAIRecordOfAnUnsampledSpanIsAnEvent: the span of an unsampled call
+// is never exported, so its records do not wait for it: each is an event
+// of its own (the operation details carry the call's fields).
+func TestGenAIRecordOfAnUnsampledSpanIsAnEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, event.DefaultLimits())
+	in := newLogs(nil, func(lr plog.LogRecord) {
+		genAIRecord("gen_ai.client.inference.operation.details", testSpan, nil, map[string]any{
+			"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.input_tokens": int64(3),
+		})(lr)
+		lr.SetFlags(plog.DefaultLogRecordFlags)
+	})
+	out, err := h.n.processLogs(context.Background(), in)
+	require.NoError(t, err)
+	ops := decode(t, out)
+	require.Len(t, ops, 1)
+	assert.Equal(t, event.OpCreate, ops[0].Op)
+	assert.Equal(t, "chat", ops[0].Name)
+	assert.Equal(t, testTraceHex, ops[0].ConversationID)
+	assert.Equal(t, event.Generation{Model: "m", Operation: "chat", InputTokens: 3, TraceID: testTraceHex, SpanID: testSpanHex}, ops[0].Generation)
 }
 
 func TestMetricsAreCountedAndDropped(t *testing.T) {
