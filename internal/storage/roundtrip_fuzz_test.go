@@ -35,6 +35,16 @@ func FuzzRoundTrip(f *testing.F) {
 
 	stores := make([]*Store, len(engines))
 	var once sync.Once
+	// Closed at the end: an embedded engine left open while the process
+	// exits crashed the race detector's finalisation (SIGSEGV in
+	// racefini), whose threads it still runs.
+	f.Cleanup(func() {
+		for _, s := range stores {
+			if s != nil {
+				_ = s.Close()
+			}
+		}
+	})
 	f.Fuzz(func(t *testing.T, id, conv, name, input, output, errMsg, attrKey, attrValue string, latency float64, tsMs int64, version uint64) {
 		once.Do(func() {
 			for i, e := range engines {
