@@ -241,10 +241,7 @@ func firstExceptionType(span ptrace.Span) (pcommon.Value, bool) {
 // of one of eventNames that holds one of eventKeys.
 func messages(span ptrace.Span, keys, eventNames, eventKeys []string, output bool) (string, string) {
 	if k, v, ok := first(span.Attributes(), keys); ok {
-		if rendered, ok := genai.MessagesText(v); ok {
-			return rendered, k
-		}
-		return text(v), k
+		return messageText(k, v), k
 	}
 	events := span.Events()
 	var legacy []genai.Message
@@ -264,14 +261,22 @@ func messages(span ptrace.Span, keys, eventNames, eventKeys []string, output boo
 		if !slices.Contains(eventNames, e.Name()) {
 			continue
 		}
-		if _, v, ok := first(e.Attributes(), eventKeys); ok {
-			if rendered, ok := genai.MessagesText(v); ok {
-				return rendered, ""
-			}
-			return text(v), ""
+		if k, v, ok := first(e.Attributes(), eventKeys); ok {
+			return messageText(k, v), ""
 		}
 	}
 	return "", ""
+}
+
+// messageText renders a prompt or a completion from the attribute key: the
+// conventions' messages as readable text, anything else as text does.
+func messageText(key string, v pcommon.Value) string {
+	if genai.IsMessagesKey(key) {
+		if rendered, ok := genai.MessagesText(v); ok {
+			return rendered
+		}
+	}
+	return text(v)
 }
 
 // omissions counts the attributes left out of an event, by reason.

@@ -152,6 +152,11 @@ func TestConvert(t *testing.T) {
 			},
 		},
 		{
+			name: "input that looks like a message is text as it is",
+			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "input": `[{"role":"user","content":"x"}]`}),
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: `[{"role":"user","content":"x"}]`, Attributes: ids()},
+		},
+		{
 			name: "gen_ai.prompt and gen_ai.completion attributes",
 			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "gen_ai.prompt": "p", "gen_ai.completion": "q"}),
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "p", Output: "q", Attributes: ids()},

@@ -298,6 +298,15 @@ func compactJSON(v any) string {
 	return string(b)
 }
 
+// IsMessagesKey reports an attribute that holds messages in the shape
+// MessagesText reads: the conventions' gen_ai.input.messages and
+// gen_ai.output.messages, and the message of the deprecated span events.
+// Other attributes (the event API's input and output, gen_ai.prompt) are
+// text as they are, whatever they look like.
+func IsMessagesKey(key string) bool {
+	return key == AttrInputMessages || key == AttrOutputMessages || key == "message"
+}
+
 // IsGenAIEvent reports whether an event name (of a log record or a span
 // event) is one of the GenAI conventions'.
 func IsGenAIEvent(name string) bool {

@@ -88,12 +88,20 @@ func stringField(field, key string, v pcommon.Value) (string, *event.ValidationE
 	return v.Str(), nil
 }
 
-// textField renders input and output: strings as they are, structured GenAI
-// messages (maps, slices) as JSON.
-func textField(v pcommon.Value) string {
-	if text, ok := genai.MessagesText(v); ok {
-		return text
+// messageField renders input and output from the attribute key: the
+// conventions' messages as readable text, anything else as textField does.
+func messageField(key string, v pcommon.Value) string {
+	if genai.IsMessagesKey(key) {
+		if text, ok := genai.MessagesText(v); ok {
+			return text
+		}
 	}
+	return textField(v)
+}
+
+// textField renders a text field: strings as they are, structured values
+// (maps, slices) as JSON.
+func textField(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
@@ -171,11 +179,11 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 		op.Name = name
 	}
 
-	if _, v, ok := r.first(inputKeys); ok {
-		op.Input = textField(v)
+	if k, v, ok := r.first(inputKeys); ok {
+		op.Input = messageField(k, v)
 	}
-	if _, v, ok := r.first(outputKeys); ok {
-		op.Output = textField(v)
+	if k, v, ok := r.first(outputKeys); ok {
+		op.Output = messageField(k, v)
 	}
 	// Structured messages keep their raw form among the attributes.
 	r.used = slices.DeleteFunc(r.used, func(k string) bool {

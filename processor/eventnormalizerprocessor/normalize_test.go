@@ -104,6 +104,17 @@ func TestConvert(t *testing.T) {
 			},
 		},
 		{
+			name: "the event API's input is text as it is, even when it looks like a message",
+			record: withAttrs(map[string]any{
+				"conversation_id": "c", "event_name": "n",
+				"input": `{"role":"user","content":"x"}`, "gen_ai.completion": `[{"role":"assistant","content":"y"}]`,
+			}),
+			want: event.Event{
+				ConversationID: "c", Name: "n",
+				Input: `{"role":"user","content":"x"}`, Output: `[{"role":"assistant","content":"y"}]`,
+			},
+		},
+		{
 			name: "record EventName field",
 			record: func(lr plog.LogRecord) {
 				withAttrs(map[string]any{"conversation_id": "c", "gen_ai.operation.name": "chat"})(lr)
