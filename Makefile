@@ -45,6 +45,7 @@ test: services chdb ## start the services and run every test (Go, end-to-end, Py
 	CHDB_LIB=$(CHDB_LIB) go test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) build
+	$(MAKE) genai-venv
 	CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) go test -count=1 -tags e2e -timeout 15m ./test/e2e/...
 	$(MAKE) test-api-spec
 	CHDB_LIB=$(CHDB_LIB) go run ./benchmark -quick -collector $(BINARY)
@@ -81,6 +82,10 @@ test-browser: $(BINARY) chdb ## the dashboard in headless Chromium (scripts/chro
 	@chromium=$$(scripts/chromium.sh) && cd test/browser && go vet ./... && \
 	  CHROMIUM=$$chromium CHDB_LIB=$(CHDB_LIB) OTELCOL_EVENTS_BIN=$(BINARY) BROWSER_TEST_OUT=$(ROOT)/bin/browser-test \
 	  go test -count=1 -timeout 5m ./...
+
+.PHONY: genai-venv
+genai-venv: ## install the Python app of the GenAI end-to-end test (openai + OpenAI instrumentation, pinned) under .cache
+	@scripts/genai-venv.sh
 
 .PHONY: services
 services: ## install and start Kafka (127.0.0.1:9092) and ClickHouse (127.0.0.1:9000, :8123)

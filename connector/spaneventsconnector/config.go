@@ -9,10 +9,14 @@ import (
 
 // Config defines the configuration of the spanevents connector.
 type Config struct {
-	// Attributes lists the span attributes (then resource attributes) copied
-	// into the event's attributes, rendered as strings. trace_id and span_id
-	// are always added.
+	// Attributes lists the span attributes (then resource attributes) kept
+	// first among the event's attributes when there are more than
+	// limits::max_attributes: every attribute that does not become a field
+	// is kept, rendered as a string, within the limits. trace_id and span_id
+	// always come first.
 	Attributes []string `mapstructure:"attributes"`
+	// ConversationID says where a span's conversation comes from.
+	ConversationID event.ConversationConfig `mapstructure:"conversation_id"`
 	// Limits bound what one event may carry; a span beyond them is dropped.
 	Limits event.Limits `mapstructure:"limits"`
 	// PartitionBuckets is the number of buckets (message keys) event ids are
@@ -43,7 +47,7 @@ const minIDBytes = 16
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := []error{c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets)}
+	errs := []error{c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets), c.ConversationID.Validate()}
 	seen := make(map[string]bool, len(c.Attributes))
 	for _, key := range c.Attributes {
 		switch {

@@ -24,13 +24,17 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets},
+			want: &Config{
+				Attributes: defaultAttributes(), ConversationID: event.DefaultConversationConfig(),
+				Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets,
+			},
 		},
 		{
 			file: "config.yaml",
 			id:   component.NewIDWithName(componentType, "custom"),
 			want: &Config{
-				Attributes: []string{"gen_ai.request.model", "deployment.environment.name"},
+				Attributes:     []string{"gen_ai.request.model", "deployment.environment.name"},
+				ConversationID: event.ConversationConfig{Keys: []string{"session.id"}, TraceIDFallback: event.FallbackNone},
 				Limits: event.Limits{
 					MaxIDBytes:        64,
 					MaxKeyFieldBytes:  256,
@@ -54,6 +58,8 @@ func TestConfig(t *testing.T) {
 				"limits::max_text_field_bytes: must be between 1 and 1048576, got 2097152",
 				"limits::max_attribute_bytes: must be between 32 and 4096, got 16",
 				"partition_buckets: must be between 1 and 1024, got 0",
+				"conversation_id::keys: session.id is listed twice",
+				`conversation_id::trace_id_fallback: must be genai, all or none, got "sometimes"`,
 			},
 		},
 	}

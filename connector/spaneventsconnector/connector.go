@@ -24,6 +24,8 @@ const reasonNoConversation = event.CodeMissingField + ":conversation_id"
 var (
 	outcomeConverted = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "converted")))
 	outcomeDropped   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "dropped")))
+	omittedTooMany   = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "max_attributes")))
+	omittedSize      = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "size")))
 )
 
 type spanEvents struct {
@@ -33,14 +35,17 @@ type spanEvents struct {
 	next       consumer.Logs
 	limits     event.Limits
 	attributes []string
-	buckets    int
-	clock      *event.Clock
-	logger     *zap.Logger
-	drops      *droplog.Log
-	now        func() time.Time
+	// conversation says where a span's conversation comes from.
+	conversation event.ConversationConfig
+	buckets      int
+	clock        *event.Clock
+	logger       *zap.Logger
+	drops        *droplog.Log
+	now          func() time.Time
 
 	spans   metric.Int64Counter
 	dropped metric.Int64Counter
+	omitted metric.Int64Counter
 }
 
 func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.Logs) (*spanEvents, error) {
@@ -57,17 +62,25 @@ func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.L
 	if err != nil {
 		return nil, err
 	}
+	omitted, err := meter.Int64Counter("otelcol_events_spanevents_omitted_attributes",
+		metric.WithDescription("Span and resource attributes left out of the events, by reason (max_attributes, size)."),
+		metric.WithUnit("{attribute}"))
+	if err != nil {
+		return nil, err
+	}
 	c := &spanEvents{
-		next:       next,
-		limits:     cfg.Limits,
-		attributes: cfg.Attributes,
-		buckets:    cfg.PartitionBuckets,
-		clock:      event.NewClock(),
-		logger:     set.Logger,
-		drops:      droplog.New(set.Logger, "dropped spans that cannot become events"),
-		now:        time.Now,
-		spans:      spans,
-		dropped:    dropped,
+		next:         next,
+		conversation: cfg.ConversationID,
+		omitted:      omitted,
+		limits:       cfg.Limits,
+		attributes:   cfg.Attributes,
+		buckets:      cfg.PartitionBuckets,
+		clock:        event.NewClock(),
+		logger:       set.Logger,
+		drops:        droplog.New(set.Logger, "dropped spans that cannot become events"),
+		now:          time.Now,
+		spans:        spans,
+		dropped:      dropped,
 	}
 	c.ShutdownFunc = func(context.Context) error {
 		c.drops.Flush()
@@ -90,6 +103,7 @@ func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 		reasons map[string]int
 		warn    map[string]int
 		example error
+		omitted omissions
 	)
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
@@ -99,7 +113,9 @@ func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				span := spans.At(k)
-				op, verr := c.convert(span, rs.Resource().Attributes())
+				op, om, verr := c.convert(span, rs.Resource().Attributes())
+				omitted.tooMany += om.tooMany
+				omitted.tooLarge += om.tooLarge
 				if verr != nil {
 					reason := dropReason(verr)
 					if reasons == nil {
@@ -126,6 +142,12 @@ func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error 
 	}
 	ld := out.Logs()
 	c.count(ctx, ld.LogRecordCount(), reasons)
+	if omitted.tooMany > 0 {
+		c.omitted.Add(ctx, int64(omitted.tooMany), omittedTooMany)
+	}
+	if omitted.tooLarge > 0 {
+		c.omitted.Add(ctx, int64(omitted.tooLarge), omittedSize)
+	}
 	if len(warn) > 0 {
 		c.drops.Add(now, warn, example)
 	}

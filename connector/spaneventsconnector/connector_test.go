@@ -3,6 +3,8 @@ package spaneventsconnector
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -116,7 +118,10 @@ func TestFactory(t *testing.T) {
 	t.Parallel()
 	f := NewFactory()
 	assert.Equal(t, "spanevents", f.Type().String())
-	assert.Equal(t, &Config{Attributes: defaultAttributes(), Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets}, f.CreateDefaultConfig())
+	assert.Equal(t, &Config{
+		Attributes: defaultAttributes(), ConversationID: event.DefaultConversationConfig(),
+		Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets,
+	}, f.CreateDefaultConfig())
 }
 
 func TestLifecycle(t *testing.T) {
@@ -174,4 +179,29 @@ func TestConcurrentBatches(t *testing.T) {
 	assert.Len(t, versions, workers*perWorker)
 	assert.Equal(t, map[string]int64{"converted": workers * perWorker, "dropped": workers * perWorker},
 		h.sums(t, "otelcol_events_spanevents_spans", "outcome"))
+}
+
+// TestOmittedAttributesAreCounted: what the limits leave out of an event is
+// counted by reason; the configured attributes and the trace context are kept
+// first.
+func TestOmittedAttributesAreCounted(t *testing.T) {
+	t.Parallel()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Attributes = []string{"z.kept"}
+	cfg.Limits.MaxAttributes = 5
+	cfg.Limits.MaxAttributeBytes = 32
+	h := newHarness(t, cfg)
+	attrs := map[string]any{"session.id": "s", "z.kept": "yes", "too.long": strings.Repeat("x", 33)}
+	for i := range 6 {
+		attrs[fmt.Sprintf("a%d", i)] = int64(i)
+	}
+	require.NoError(t, h.c.ConsumeTraces(context.Background(), newTraces(map[string]any{"service.name": "app"}, span("n", attrs))))
+	ops := decode(t, h.sink.AllLogs()[0])
+	require.Len(t, ops, 1)
+	assert.Equal(t, []event.Attribute{
+		{Key: "a0", Value: "0"}, {Key: "a1", Value: "1"},
+		{Key: "span_id", Value: testSpanHex}, {Key: "trace_id", Value: testTraceHex}, {Key: "z.kept", Value: "yes"},
+	}, ops[0].Attributes)
+	// a2..a5 and service.name beyond max_attributes, too.long beyond the size.
+	assert.Equal(t, map[string]int64{"max_attributes": 5, "size": 1}, h.sums(t, "otelcol_events_spanevents_omitted_attributes", "reason"))
 }

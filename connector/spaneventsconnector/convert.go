@@ -9,13 +9,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/genai"
 )
 
 // Where each field comes from, in order of precedence: the attribute names
 // the eventnormalizer processor reads from log records too (internal/event),
 // the event API's name first. README.md has the same table.
 var (
-	conversationIDKeys = event.ConversationIDAliases
 	// The span name comes last: it is free text ("chat gpt-x"), the
 	// operation name its well-known part.
 	eventNameKeys = append(slices.Clip(event.EventNameAliases), event.OperationNameAlias)
@@ -24,9 +24,9 @@ var (
 
 	// Span events that carry the prompt or the completion (the GenAI event
 	// conventions, older and newer), and their attributes that hold it.
-	inputEventNames  = []string{"gen_ai.user.message", "gen_ai.content.prompt", "gen_ai.client.inference.operation.details"}
+	inputEventNames  = []string{"gen_ai.content.prompt", "gen_ai.client.inference.operation.details"}
 	inputEventKeys   = []string{"gen_ai.input.messages", "gen_ai.prompt", "content", "message"}
-	outputEventNames = []string{"gen_ai.choice", "gen_ai.content.completion", "gen_ai.client.inference.operation.details"}
+	outputEventNames = []string{"gen_ai.content.completion", "gen_ai.client.inference.operation.details"}
 	outputEventKeys  = []string{"gen_ai.output.messages", "gen_ai.completion", "message", "content"}
 )
 
@@ -72,42 +72,60 @@ func text(v pcommon.Value) string {
 }
 
 // convert turns a span into a create operation validated against the limits;
-// the caller stamps the version.
-func (c *spanEvents) convert(span ptrace.Span, resource pcommon.Map) (event.Operation, *event.ValidationError) {
+// the caller stamps the version. It also returns how many attributes the
+// limits left out, by reason.
+func (c *spanEvents) convert(span ptrace.Span, resource pcommon.Map) (event.Operation, omissions, *event.ValidationError) {
 	attrs := span.Attributes()
 	op := event.Operation{Op: event.OpCreate, Set: event.AllFields}
+	var om omissions
+	// used holds the keys of the span attributes that became fields.
+	used := make([]string, 0, 16)
 
 	// The span id makes the event id deterministic: a span sent again is
-	// the same event, and its replay changes nothing. An empty span id gives
-	// an empty id, which Validate refuses.
+	// the same event, and its replay changes nothing; the log records of
+	// the call (eventnormalizer) find the event by it. An empty span id
+	// gives an empty id, which Validate refuses.
 	op.ID = span.SpanID().String()
 	if v, ok := attrs.Get(event.AttrID); ok && event.Present(v) {
 		id, err := stringField("id", event.AttrID, v)
 		if err != nil {
-			return op, err
+			return op, om, err
 		}
 		op.ID = id
+		used = append(used, event.AttrID)
 	}
 
-	k, v, ok := first(attrs, conversationIDKeys)
-	if !ok {
-		k, v, ok = first(resource, conversationIDKeys)
-	}
+	// resourceUsed is the resource attribute that became the conversation.
+	var resourceUsed string
+	k, v, ok := first(attrs, c.conversation.Keys)
 	if ok {
+		used = append(used, k)
+	} else {
+		k, v, ok = first(resource, c.conversation.Keys)
+		resourceUsed = k
+	}
+	switch {
+	case ok:
 		id, err := stringField("conversation_id", k, v)
 		if err != nil {
-			return op, err
+			return op, om, err
 		}
 		op.ConversationID = id
+	case c.conversation.FallBack(isGenAI(span)):
+		// "" for an empty trace id: Validate refuses it.
+		op.ConversationID = span.TraceID().String()
 	}
 
 	op.Name = span.Name()
 	if k, v, ok := first(attrs, eventNameKeys); ok {
 		name, err := stringField("event_name", k, v)
 		if err != nil {
-			return op, err
+			return op, om, err
 		}
 		op.Name = name
+		if k != event.OperationNameAlias {
+			used = append(used, k)
+		}
 	}
 
 	op.Timestamp = span.StartTimestamp().AsTime().UTC()
@@ -120,14 +138,42 @@ func (c *spanEvents) convert(span ptrace.Span, resource pcommon.Map) (event.Oper
 	}
 
 	op.Error = spanError(span)
-	op.Input = messages(span, inputKeys, inputEventNames, inputEventKeys)
-	op.Output = messages(span, outputKeys, outputEventNames, outputEventKeys)
-	op.Attributes = c.eventAttributes(span, resource)
+	_, genUsed := genai.ReadGeneration(attrs, &op.Generation)
+	used = append(used, genUsed...)
+	op.TraceID = span.TraceID().String()
+	op.SpanID = span.SpanID().String()
+	var inKey, outKey string
+	op.Input, inKey = messages(span, inputKeys, inputEventNames, inputEventKeys, false)
+	op.Output, outKey = messages(span, outputKeys, outputEventNames, outputEventKeys, true)
+	if v, ok := attrs.Get(genai.AttrSystemInstructions); ok && inKey == genai.AttrInputMessages {
+		if text, ok := genai.MessagesText(v); ok && text != "" {
+			op.Input = "system: " + text + "\n" + op.Input
+		}
+	}
+	// Structured messages keep their raw form among the attributes; a plain
+	// prompt or completion is the field itself.
+	for _, k := range [...]string{inKey, outKey} {
+		if k != "" && k != genai.AttrInputMessages && k != genai.AttrOutputMessages {
+			used = append(used, k)
+		}
+	}
+	op.Attributes, om = c.eventAttributes(span, resource, used, resourceUsed)
 
 	if err := c.limits.Validate(&op); err != nil {
-		return op, err
+		return op, om, err
 	}
-	return op, nil
+	return op, om, nil
+}
+
+// isGenAI reports a span of a GenAI call: one that carries the operation
+// name or the provider of the GenAI conventions.
+func isGenAI(span ptrace.Span) bool {
+	for _, k := range [...]string{genai.AttrOperationName, genai.AttrProviderName, genai.AttrSystem} {
+		if _, ok := span.Attributes().Get(k); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // spanError derives the event's error. An Error status gives its message
@@ -171,52 +217,137 @@ func firstException(span ptrace.Span) string {
 	return ""
 }
 
-// messages finds a prompt or a completion: in the span's attributes first,
-// then in the first span event of one of eventNames that holds one of
-// eventKeys.
-func messages(span ptrace.Span, keys, eventNames, eventKeys []string) string {
-	if _, v, ok := first(span.Attributes(), keys); ok {
-		return text(v)
+// firstExceptionType returns the exception.type of the first exception
+// event that has one.
+func firstExceptionType(span ptrace.Span) (pcommon.Value, bool) {
+	events := span.Events()
+	for i := range events.Len() {
+		e := events.At(i)
+		if e.Name() != exceptionEventName {
+			continue
+		}
+		if v, ok := e.Attributes().Get(exceptionType); ok && event.Present(v) {
+			return v, true
+		}
+	}
+	return pcommon.Value{}, false
+}
+
+// messages finds a prompt or a completion, as readable text, and the span
+// attribute it came from ("" when from span events): in the span's
+// attributes first (the conventions' structured messages rendered as text),
+// then in the span events: the deprecated per-message events
+// (gen_ai.user.message, gen_ai.choice, ...) in order, else the first event
+// of one of eventNames that holds one of eventKeys.
+func messages(span ptrace.Span, keys, eventNames, eventKeys []string, output bool) (string, string) {
+	if k, v, ok := first(span.Attributes(), keys); ok {
+		return messageText(k, v), k
 	}
 	events := span.Events()
+	var legacy []genai.Message
+	for i := range events.Len() {
+		e := events.At(i)
+		body := pcommon.NewValueMap()
+		e.Attributes().CopyTo(body.Map())
+		if msg, isOutput, ok := genai.LegacyMessage(e.Name(), body); ok && isOutput == output {
+			legacy = append(legacy, msg)
+		}
+	}
+	if len(legacy) > 0 {
+		return genai.Render(legacy), ""
+	}
 	for i := range events.Len() {
 		e := events.At(i)
 		if !slices.Contains(eventNames, e.Name()) {
 			continue
 		}
-		if _, v, ok := first(e.Attributes(), eventKeys); ok {
-			return text(v)
+		if k, v, ok := first(e.Attributes(), eventKeys); ok {
+			return messageText(k, v), ""
 		}
 	}
-	return ""
+	return "", ""
 }
 
-// eventAttributes copies the configured attributes (span first, then
-// resource) and adds the trace and span ids. An attribute the limits forbid
-// is left out rather than costing the whole event.
-func (c *spanEvents) eventAttributes(span ptrace.Span, resource pcommon.Map) []event.Attribute {
-	out := make([]event.Attribute, 0, len(c.attributes)+2)
-	// String gives lowercase hex, or "" for an empty id, which is left out.
-	if id := span.SpanID().String(); id != "" {
-		out = append(out, event.Attribute{Key: event.SpanIDAttribute, Value: id})
-	}
-	if id := span.TraceID().String(); id != "" {
-		out = append(out, event.Attribute{Key: event.TraceIDAttribute, Value: id})
-	}
-	for _, key := range c.attributes {
-		v, ok := span.Attributes().Get(key)
-		if !ok || !event.Present(v) {
-			v, ok = resource.Get(key)
+// messageText renders a prompt or a completion from the attribute key: the
+// conventions' messages as readable text, anything else as text does.
+func messageText(key string, v pcommon.Value) string {
+	if genai.IsMessagesKey(key) {
+		if rendered, ok := genai.MessagesText(v); ok {
+			return rendered
 		}
-		if !ok || !event.Present(v) {
-			continue
+	}
+	return text(v)
+}
+
+// omissions counts the attributes left out of an event, by reason.
+type omissions struct {
+	tooMany, tooLarge int
+}
+
+// eventAttributes keeps what the span and its resource carry beyond the
+// event's fields: every span attribute that did not become a field, then
+// every resource attribute the span does not override, each rendered as a
+// string (arrays and maps as JSON). trace_id and span_id come first, then
+// the configured attributes, then the rest in key order, up to
+// max_attributes; an attribute the size limits forbid is left out rather
+// than costing the whole event. Both are counted.
+func (c *spanEvents) eventAttributes(span ptrace.Span, resource pcommon.Map, used []string, resourceUsed string) ([]event.Attribute, omissions) {
+	var om omissions
+	attrs := span.Attributes()
+	all := make(map[string]string, attrs.Len()+resource.Len()+2)
+	add := func(k string, v pcommon.Value) bool {
+		if _, dup := all[k]; dup || slices.Contains(used, k) || !event.Present(v) {
+			return true
 		}
 		value := text(v)
-		if len(key) > c.limits.MaxAttributeBytes || len(value) > c.limits.MaxAttributeBytes || !utf8.ValidString(value) {
-			continue
+		if k == "" || len(k) > c.limits.MaxAttributeBytes || len(value) > c.limits.MaxAttributeBytes ||
+			!utf8.ValidString(k) || !utf8.ValidString(value) {
+			om.tooLarge++
+			return true
 		}
-		out = append(out, event.Attribute{Key: key, Value: value})
+		all[k] = value
+		return true
+	}
+	// String gives lowercase hex, or "" for an empty id, which is left out.
+	if id := span.SpanID().String(); id != "" {
+		all[event.SpanIDAttribute] = id
+	}
+	if id := span.TraceID().String(); id != "" {
+		all[event.TraceIDAttribute] = id
+	}
+	attrs.Range(add)
+	// The class of the first exception: the error keeps only its message.
+	if v, ok := firstExceptionType(span); ok {
+		add(exceptionType, v)
+	}
+	resource.Range(func(k string, v pcommon.Value) bool {
+		return k == resourceUsed || add(k, v)
+	})
+
+	out := make([]event.Attribute, 0, min(len(all), c.limits.MaxAttributes))
+	take := func(k string) {
+		if v, ok := all[k]; ok {
+			if len(out) < c.limits.MaxAttributes {
+				out = append(out, event.Attribute{Key: k, Value: v})
+			} else {
+				om.tooMany++
+			}
+			delete(all, k)
+		}
+	}
+	take(event.TraceIDAttribute)
+	take(event.SpanIDAttribute)
+	for _, k := range c.attributes {
+		take(k)
+	}
+	rest := make([]string, 0, len(all))
+	for k := range all {
+		rest = append(rest, k)
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		take(k)
 	}
 	event.SortAttributes(out)
-	return out
+	return out, om
 }

@@ -57,16 +57,19 @@ func TestConvert(t *testing.T) {
 			}),
 			want: event.Event{
 				ConversationID: "conv_1", Name: "chat", LatencyMs: 1.5,
-				Input:  `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
-				Output: `[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]`,
+				Input: "hi", Output: "hello",
+				// The messages keep their structure among the attributes;
+				// what became a field is not repeated there.
 				Attributes: ids(
-					"gen_ai.provider.name", "openai",
+					"gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
+					"gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]`,
 					"gen_ai.request.model", "gpt-x",
-					"gen_ai.response.model", "gpt-x-2026",
-					"gen_ai.usage.input_tokens", "12",
-					"gen_ai.usage.output_tokens", "34",
+					"http.method", "POST",
 					"service.name", "assistant",
 				),
+				Generation: event.Generation{
+					Model: "gpt-x-2026", Provider: "openai", Operation: "chat", InputTokens: 12, OutputTokens: 34,
+				},
 			},
 		},
 		{
@@ -82,12 +85,12 @@ func TestConvert(t *testing.T) {
 		{
 			name: "conversation precedence",
 			span: span("n", map[string]any{"conversation_id": "a", "gen_ai.conversation.id": "b", "session.id": "c"}),
-			want: event.Event{ConversationID: "a", Name: "n", LatencyMs: 1.5, Attributes: ids()},
+			want: event.Event{ConversationID: "a", Name: "n", LatencyMs: 1.5, Attributes: ids("gen_ai.conversation.id", "b", "session.id", "c")},
 		},
 		{
 			name: "gen_ai.conversation.id beats session.id",
 			span: span("n", map[string]any{"gen_ai.conversation.id": "b", "session.id": "c"}),
-			want: event.Event{ConversationID: "b", Name: "n", LatencyMs: 1.5, Attributes: ids()},
+			want: event.Event{ConversationID: "b", Name: "n", LatencyMs: 1.5, Attributes: ids("session.id", "c")},
 		},
 		{
 			name: "an empty conversation_id counts as absent",
@@ -99,12 +102,18 @@ func TestConvert(t *testing.T) {
 			span: span("span name", map[string]any{
 				"gen_ai.conversation.id": "c", "event_name": "first", "event.name": "second", "gen_ai.operation.name": "third",
 			}),
-			want: event.Event{ConversationID: "c", Name: "first", LatencyMs: 1.5, Attributes: ids()},
+			want: event.Event{
+				ConversationID: "c", Name: "first", LatencyMs: 1.5, Attributes: ids("event.name", "second"),
+				Generation: event.Generation{Operation: "third"},
+			},
 		},
 		{
 			name: "event.name beats the operation name",
 			span: span("span name", map[string]any{"gen_ai.conversation.id": "c", "event.name": "second", "gen_ai.operation.name": "third"}),
-			want: event.Event{ConversationID: "c", Name: "second", LatencyMs: 1.5, Attributes: ids()},
+			want: event.Event{
+				ConversationID: "c", Name: "second", LatencyMs: 1.5, Attributes: ids(),
+				Generation: event.Generation{Operation: "third"},
+			},
 		},
 		{
 			name:     "conversation from the resource",
@@ -116,7 +125,7 @@ func TestConvert(t *testing.T) {
 			name:     "span conversation beats the resource",
 			resource: map[string]any{"gen_ai.conversation.id": "from_resource"},
 			span:     span("n", map[string]any{"conversation_id": "from_span"}),
-			want:     event.Event{ConversationID: "from_span", Name: "n", LatencyMs: 1.5, Attributes: ids()},
+			want:     event.Event{ConversationID: "from_span", Name: "n", LatencyMs: 1.5, Attributes: ids("gen_ai.conversation.id", "from_resource")},
 		},
 		{
 			name:   "event.id overrides the span id",
@@ -135,10 +144,17 @@ func TestConvert(t *testing.T) {
 			}),
 			want: event.Event{
 				ConversationID: "c", Name: "n", LatencyMs: 1.5,
-				Input:      `[{"parts":[{"content":"hi","type":"text"}],"role":"user"}]`,
-				Output:     `[{"finish_reason":"stop","role":"assistant"}]`,
-				Attributes: ids(),
+				Input: "hi",
+				Attributes: ids(
+					"gen_ai.input.messages", `[{"parts":[{"content":"hi","type":"text"}],"role":"user"}]`,
+					"gen_ai.output.messages", `[{"finish_reason":"stop","role":"assistant"}]`,
+				),
 			},
+		},
+		{
+			name: "input that looks like a message is text as it is",
+			span: span("n", map[string]any{"gen_ai.conversation.id": "c", "input": `[{"role":"user","content":"x"}]`}),
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: `[{"role":"user","content":"x"}]`, Attributes: ids()},
 		},
 		{
 			name: "gen_ai.prompt and gen_ai.completion attributes",
@@ -152,7 +168,10 @@ func TestConvert(t *testing.T) {
 				"input":                  "x", "gen_ai.input.messages": "m", "gen_ai.prompt": "p",
 				"output": "y", "gen_ai.output.messages": "n", "gen_ai.completion": "q",
 			}),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "x", Output: "y", Attributes: ids()},
+			want: event.Event{
+				ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "x", Output: "y",
+				Attributes: ids("gen_ai.input.messages", "m", "gen_ai.prompt", "p", "gen_ai.output.messages", "n", "gen_ai.completion", "q"),
+			},
 		},
 		{
 			name: "GenAI messages beat the older prompt and completion",
@@ -161,7 +180,10 @@ func TestConvert(t *testing.T) {
 				"gen_ai.input.messages":  "m", "gen_ai.prompt": "p",
 				"gen_ai.output.messages": "o", "gen_ai.completion": "q",
 			}),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "m", Output: "o", Attributes: ids()},
+			want: event.Event{
+				ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "m", Output: "o",
+				Attributes: ids("gen_ai.input.messages", "m", "gen_ai.prompt", "p", "gen_ai.output.messages", "o", "gen_ai.completion", "q"),
+			},
 		},
 		{
 			name: "prompt and completion content events",
@@ -181,8 +203,8 @@ func TestConvert(t *testing.T) {
 				}),
 			),
 			want: event.Event{
-				ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "hi",
-				Output: `{"content":"hello","role":"assistant"}`, Attributes: ids(),
+				ConversationID: "c", Name: "n", LatencyMs: 1.5, Input: "system: be brief\nuser: hi",
+				Output: "hello", Attributes: ids(),
 			},
 		},
 		{
@@ -223,13 +245,13 @@ func TestConvert(t *testing.T) {
 				withStatus(ptrace.StatusCodeError, ""),
 				withEvent("exception", map[string]any{"exception.type": "TimeoutError", "exception.message": "read timed out"}),
 			),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "read timed out", Attributes: ids()},
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "read timed out", Attributes: ids("exception.type", "TimeoutError")},
 		},
 		{
 			name: "error status without a message or an exception takes error.type",
 			span: then(span("n", map[string]any{"gen_ai.conversation.id": "c", "error.type": "timeout"}),
 				withStatus(ptrace.StatusCodeError, "")),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "timeout", Attributes: ids()},
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "timeout", Attributes: ids("error.type", "timeout")},
 		},
 		{
 			name: "error status alone",
@@ -251,7 +273,8 @@ func TestConvert(t *testing.T) {
 				withEvent("exception", map[string]any{"exception.stacktrace": "..."}),
 				withEvent("exception", map[string]any{"exception.type": "ValueError"}),
 			),
-			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "ValueError", Attributes: ids()},
+			// The class of the first exception is kept.
+			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 1.5, Error: "ValueError", Attributes: ids("exception.type", "ValueError")},
 		},
 		{
 			name: "an Ok status wins over a handled exception",
@@ -269,6 +292,63 @@ func TestConvert(t *testing.T) {
 			want: event.Event{ConversationID: "c", Name: "n", LatencyMs: 0.25, Attributes: ids()},
 		},
 		{
+			name: "a GenAI call without a conversation: the trace id",
+			span: span("chat", map[string]any{"gen_ai.operation.name": "chat", "temperature": 0.5, "stream": true, "stop": []any{"a", "b"}}),
+			want: event.Event{
+				ConversationID: testTraceHex, Name: "chat", LatencyMs: 1.5,
+				// Attributes of every type, as strings.
+				Attributes: ids("temperature", "0.5", "stream", "true", "stop", `["a","b"]`),
+				Generation: event.Generation{Operation: "chat"},
+			},
+		},
+		{
+			name:     "OpenAI instrumentation span (latest conventions)",
+			resource: map[string]any{"service.name": "app", "telemetry.sdk.language": "python"},
+			span: span("chat gpt-4o-mini", map[string]any{
+				"gen_ai.operation.name":                "chat",
+				"gen_ai.provider.name":                 "openai",
+				"gen_ai.request.model":                 "gpt-4o-mini",
+				"gen_ai.response.model":                "gpt-4o-mini-2024-07-18",
+				"gen_ai.response.finish_reasons":       []any{"stop", "length"},
+				"gen_ai.usage.input_tokens":            int64(11),
+				"gen_ai.usage.output_tokens":           int64(7),
+				"gen_ai.usage.cache_read.input_tokens": int64(4),
+				"gen_ai.usage.reasoning.output_tokens": float64(2),
+				"gen_ai.response.time_to_first_chunk":  0.25,
+				"gen_ai.system_instructions":           `[{"type":"text","content":"be brief"}]`,
+				"gen_ai.input.messages":                `[{"role":"user","parts":[{"type":"text","content":"Say hi"}]},{"role":"assistant","parts":[{"type":"tool_call","name":"f","arguments":{"x":1}}]}]`,
+				"gen_ai.output.messages":               `[{"role":"assistant","parts":[{"type":"text","content":"Hi!"}],"finish_reason":"stop"}]`,
+			}),
+			want: event.Event{
+				ConversationID: testTraceHex, Name: "chat", LatencyMs: 1.5,
+				Input:  "system: be brief\nuser: Say hi\nassistant: f({\"x\":1})",
+				Output: "Hi!",
+				Attributes: ids(
+					"gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"Say hi"}]},{"role":"assistant","parts":[{"type":"tool_call","name":"f","arguments":{"x":1}}]}]`,
+					"gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"Hi!"}],"finish_reason":"stop"}]`,
+					"gen_ai.request.model", "gpt-4o-mini",
+					"gen_ai.system_instructions", `[{"type":"text","content":"be brief"}]`,
+					"service.name", "app", "telemetry.sdk.language", "python",
+				),
+				Generation: event.Generation{
+					Model: "gpt-4o-mini-2024-07-18", Provider: "openai", Operation: "chat", InputTokens: 11, OutputTokens: 7,
+					CacheReadTokens: 4, ReasoningTokens: 2, TimeToFirstTokenMs: 250, FinishReason: "stop,length",
+				},
+			},
+		},
+		{
+			name: "deprecated attributes and a token count of the wrong type",
+			span: span("chat", map[string]any{
+				"session.id": "s", "gen_ai.system": "openai", "gen_ai.usage.prompt_tokens": int64(5),
+				"gen_ai.usage.completion_tokens": "many",
+			}),
+			want: event.Event{
+				ConversationID: "s", Name: "chat", LatencyMs: 1.5,
+				Attributes: ids("gen_ai.usage.completion_tokens", "many"),
+				Generation: event.Generation{Provider: "openai", InputTokens: 5},
+			},
+		},
+		{
 			name: "configured attributes, too long ones left out",
 			cfg: func(c *Config) {
 				c.Attributes = []string{"deployment.environment.name", "gen_ai.request.model", "user.id"}
@@ -284,6 +364,7 @@ func TestConvert(t *testing.T) {
 			want: event.Event{
 				ConversationID: "c", Name: "n", LatencyMs: 1.5,
 				Attributes: ids("deployment.environment.name", "prod", "gen_ai.request.model", "span"),
+				Generation: event.Generation{Model: "not configured"},
 			},
 		},
 	}
@@ -312,6 +393,8 @@ func TestConvert(t *testing.T) {
 			assert.Equal(t, wantID, op.ID)
 			want := tt.want
 			want.Timestamp = testStart
+			// Every event of testSpan links back to it.
+			want.TraceID, want.SpanID = testTraceHex, testSpanHex
 			assert.Equal(t, want, op.Event)
 
 			lr := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
@@ -333,7 +416,11 @@ func TestDrop(t *testing.T) {
 		// wantWarn is false for the drops that are normal in a traces pipeline.
 		wantWarn bool
 	}{
-		{name: "no conversation", span: span("GET /health", map[string]any{"http.method": "GET"}), wantReason: "missing_field:conversation_id"},
+		{
+			name:       "no conversation and no trace id",
+			span:       then(span("GET /health", map[string]any{"http.method": "GET"}), func(s ptrace.Span) { s.SetTraceID(pcommon.NewTraceIDEmpty()) }),
+			wantReason: "missing_field:conversation_id",
+		},
 		{name: "conversation not a string", span: span("n", map[string]any{"session.id": 7}), wantReason: "invalid_field:conversation_id", wantWarn: true},
 		{
 			name:       "operation name not a string",

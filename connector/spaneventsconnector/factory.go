@@ -23,8 +23,9 @@ func NewFactory() connector.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		Attributes: defaultAttributes(),
-		Limits:     event.DefaultLimits(),
+		Attributes:     defaultAttributes(),
+		ConversationID: event.DefaultConversationConfig(),
+		Limits:         event.DefaultLimits(),
 
 		PartitionBuckets: event.DefaultPartitionBuckets,
 	}

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
@@ -18,6 +19,11 @@ type Config struct {
 	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
+	// Prices is the price table of the cost stored with each LLM call (US
+	// dollars per million tokens, matched by exact model name, then by the
+	// longest prefix). A configured list replaces the default one whole.
+	Prices []event.Price `mapstructure:"prices"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -25,8 +31,10 @@ type Config struct {
 // Validate checks the exporter's own settings; the collector validates the
 // embedded connection settings (storage.Config.Validate) on its own.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.TimeoutConfig.Timeout < 0 {
-		return errors.New("timeout: must not be negative")
+		errs = append(errs, errors.New("timeout: must not be negative"))
 	}
-	return nil
+	errs = append(errs, event.ValidatePrices(c.Prices))
+	return errors.Join(errs...)
 }

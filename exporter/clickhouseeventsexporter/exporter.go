@@ -33,7 +33,9 @@ type eventsExporter struct {
 	// now is the clock of the insert durations and the stored delays.
 	now func() time.Time
 
-	status statusReporter
+	status   statusReporter
+	unpriced metric.Int64Counter
+	prices   *event.PriceTable
 
 	mu    sync.Mutex
 	store *storage.Store
@@ -92,6 +94,12 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 	if err != nil {
 		return nil, err
 	}
+	unpriced, err := meter.Int64Counter("otelcol_events_exporter_unpriced_events",
+		metric.WithDescription("LLM calls stored without a cost: their model matches no entry of the price table (prices)."),
+		metric.WithUnit("{event}"))
+	if err != nil {
+		return nil, err
+	}
 	return &eventsExporter{
 		cfg:            cfg,
 		logger:         set.Logger,
@@ -104,6 +112,8 @@ func newEventsExporter(cfg *Config, set exporter.Settings) (*eventsExporter, err
 		insertDuration: insertDuration,
 		storedDelay:    storedDelay,
 		now:            time.Now,
+		unpriced:       unpriced,
+		prices:         event.NewPriceTable(cfg.Prices),
 	}, nil
 }
 
@@ -127,6 +137,7 @@ func (e *eventsExporter) getStore(ctx context.Context) (*storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.SetPrices(e.prices)
 	e.logger.Info("ClickHouse schema ready",
 		zap.String("endpoint", e.cfg.Endpoint), zap.String("database", e.cfg.Database),
 		zap.String("version", store.ServerVersion()))
@@ -200,6 +211,9 @@ func (e *eventsExporter) apply(ctx context.Context, store *storage.Store, ops []
 	}
 	e.operations.Add(ctx, int64(len(ops)-res.Unchanged), outcomeChanged)
 	e.operations.Add(ctx, int64(res.Unchanged), outcomeUnchanged)
+	if res.Unpriced > 0 {
+		e.unpriced.Add(ctx, int64(res.Unpriced))
+	}
 	// Every operation is stored now (or in the dead letters): how long after
 	// the receiver accepted it.
 	stored := e.now()
@@ -255,6 +269,7 @@ func (e *eventsExporter) isolate(ctx context.Context, store *storage.Store, ops 
 		total.Changed += res.Changed
 		total.Unchanged += res.Unchanged
 		total.Repaired += res.Repaired
+		total.Unpriced += res.Unpriced
 	}
 	return total, nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/otelcol-events/otelcol-events/internal/event"
 	"github.com/otelcol-events/otelcol-events/internal/storage"
 )
 
@@ -51,6 +52,7 @@ func createDefaultConfig() component.Config {
 		TimeoutConfig: timeout,
 		QueueConfig:   configoptional.Some(queue),
 		BackOffConfig: retry,
+		Prices:        event.DefaultPrices(),
 	}
 }
 

@@ -54,6 +54,7 @@ func TestTelemetryMatchesMetadata(t *testing.T) {
 	e.insertBytes.Record(ctx, 1)
 	e.insertDuration.Record(ctx, 1)
 	e.storedDelay.Record(ctx, 1)
+	e.unpriced.Add(ctx, 1)
 	metadatatest.CheckMetrics(t, "metadata.yaml", collect(t, tel))
 }
 

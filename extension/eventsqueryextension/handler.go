@@ -31,6 +31,9 @@ type reader interface {
 	EventDays(ctx context.Context, eventName string, days int, now time.Time) ([]storage.DayEvents, error)
 	EventNames(ctx context.Context, since time.Time) ([]storage.NameEvents, error)
 	Freshness(ctx context.Context, since time.Time) (storage.Freshness, error)
+	ModelUsage(ctx context.Context, model string, since time.Time) ([]storage.Usage, error)
+	ModelLatency(ctx context.Context, since time.Time, limit int) ([]storage.ModelLatency, error)
+	TopCostConversations(ctx context.Context, limit int) ([]storage.ConversationCost, error)
 	Ping(ctx context.Context) error
 }
 
@@ -43,6 +46,8 @@ const (
 	defaultTopErrorsLimit    = 10
 	defaultDeadLettersLimit  = 100
 	defaultMinEvents         = 1
+	defaultModelLatencyLimit = 100
+	defaultTopCostLimit      = 10
 	defaultDays              = 7
 	maxDays                  = 366
 
@@ -63,6 +68,9 @@ const (
 	routeEvents       = "/analytics/events"
 	routeLatency      = "/analytics/latency"
 	routeTopErrors    = "/analytics/sessions/top-errors"
+	routeModelUsage   = "/analytics/models/usage"
+	routeModelLatency = "/analytics/models/latency"
+	routeTopCost      = "/analytics/conversations/top-cost"
 	routeHealth       = "/health"
 	routeDeadLetters  = "/dead-letters"
 )
@@ -143,6 +151,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		prepare = h.topErrorSessions
 	case path == routeDeadLetters:
 		prepare = h.deadLetters
+	case path == routeModelUsage:
+		prepare = h.modelUsage
+	case path == routeModelLatency:
+		prepare = h.modelLatency
+	case path == routeTopCost:
+		prepare = h.topCostConversations
 	case strings.HasPrefix(path, routeEvent) && len(path) > len(routeEvent):
 		prepare, param = h.event, strings.TrimPrefix(path, routeEvent)
 	case strings.HasPrefix(path, routeConversation) && len(path) > len(routeConversation):
@@ -286,6 +300,20 @@ func toEventJSON(e *storage.StoredEvent) eventJSON {
 		Timestamp:      e.Timestamp.UTC().Format(timestampLayout),
 		Attributes:     attrs,
 		Version:        e.Version,
+
+		Model:               e.Model,
+		Provider:            e.Provider,
+		Operation:           e.Operation,
+		InputTokens:         e.InputTokens,
+		OutputTokens:        e.OutputTokens,
+		CacheReadTokens:     e.CacheReadTokens,
+		CacheCreationTokens: e.CacheCreationTokens,
+		ReasoningTokens:     e.ReasoningTokens,
+		TimeToFirstToken:    e.TimeToFirstTokenMs,
+		FinishReason:        e.FinishReason,
+		Cost:                e.Cost,
+		TraceID:             e.TraceID,
+		SpanID:              e.SpanID,
 	}
 }
 
@@ -494,6 +522,134 @@ func (h *handler) topErrorSessions(q url.Values, _ string) (route, error) {
 				rate = float64(row.Errors) / float64(row.Total)
 			}
 			out.Data[i] = sessionErrorsJSON{ConversationID: row.ConversationID, Errors: row.Errors, Total: row.Total, ErrorRate: rate}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+type modelUsageJSON struct {
+	Days  int         `json:"days"`
+	Model string      `json:"model,omitempty"`
+	Data  []usageJSON `json:"data"`
+}
+
+type usageJSON struct {
+	Date                string  `json:"date"`
+	Model               string  `json:"model"`
+	Calls               int64   `json:"calls"`
+	InputTokens         int64   `json:"input_tokens"`
+	OutputTokens        int64   `json:"output_tokens"`
+	CacheReadTokens     int64   `json:"cache_read_tokens"`
+	CacheCreationTokens int64   `json:"cache_creation_tokens"`
+	ReasoningTokens     int64   `json:"reasoning_tokens"`
+	Cost                float64 `json:"cost"`
+}
+
+// modelUsage answers GET /analytics/models/usage?days=N&model=X: tokens and
+// cost per model per UTC day, days=1 meaning today.
+func (h *handler) modelUsage(q url.Values, _ string) (route, error) {
+	days, err := intParam(q, "days", defaultDays, 1, maxDays)
+	if err != nil {
+		return nil, err
+	}
+	model := q.Get("model")
+	if err := h.checkKeyField("model", model); err != nil {
+		return nil, err
+	}
+	since := startOfDay(h.now(), days)
+	return func(ctx context.Context, r reader) (int, any, error) {
+		rows, err := r.ModelUsage(ctx, model, since)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := modelUsageJSON{Days: days, Model: model, Data: make([]usageJSON, len(rows))}
+		for i, u := range rows {
+			out.Data[i] = usageJSON{
+				Date: u.Date, Model: u.Model, Calls: u.Calls, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+				CacheReadTokens: u.CacheReadTokens, CacheCreationTokens: u.CacheCreationTokens,
+				ReasoningTokens: u.ReasoningTokens, Cost: u.Cost,
+			}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+type modelLatencyJSON struct {
+	Data []modelLatencyRowJSON `json:"data"`
+}
+
+type modelLatencyRowJSON struct {
+	Model      string  `json:"model"`
+	P50Latency float64 `json:"p50_latency"`
+	P95Latency float64 `json:"p95_latency"`
+	Calls      uint64  `json:"calls"`
+	Errors     int64   `json:"errors"`
+	ErrorRate  float64 `json:"error_rate"`
+}
+
+// modelLatency answers GET /analytics/models/latency?days=N: p50 and p95
+// latency and the error rate per model (every day when days is absent).
+func (h *handler) modelLatency(q url.Values, _ string) (route, error) {
+	limit, err := intParam(q, "limit", defaultModelLatencyLimit, 1, h.maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	var since time.Time
+	if q.Has("days") {
+		days, err := intParam(q, "days", 0, 1, maxDays)
+		if err != nil {
+			return nil, err
+		}
+		since = startOfDay(h.now(), days)
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		rows, err := r.ModelLatency(ctx, since, limit)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := modelLatencyJSON{Data: make([]modelLatencyRowJSON, len(rows))}
+		for i, row := range rows {
+			var rate float64
+			if row.Calls > 0 {
+				rate = float64(row.Errors) / float64(row.Calls)
+			}
+			out.Data[i] = modelLatencyRowJSON{
+				Model: row.Model, P50Latency: row.P50, P95Latency: row.P95, Calls: row.Calls, Errors: row.Errors, ErrorRate: rate,
+			}
+		}
+		return http.StatusOK, out, nil
+	}, nil
+}
+
+type topCostJSON struct {
+	Data []conversationCostJSON `json:"data"`
+}
+
+type conversationCostJSON struct {
+	ConversationID string  `json:"conversation_id"`
+	Cost           float64 `json:"cost"`
+	Calls          int64   `json:"calls"`
+	InputTokens    int64   `json:"input_tokens"`
+	OutputTokens   int64   `json:"output_tokens"`
+}
+
+// topCostConversations answers GET /analytics/conversations/top-cost?limit=N.
+func (h *handler) topCostConversations(q url.Values, _ string) (route, error) {
+	limit, err := intParam(q, "limit", defaultTopCostLimit, 1, h.maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, r reader) (int, any, error) {
+		rows, err := r.TopCostConversations(ctx, limit)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := topCostJSON{Data: make([]conversationCostJSON, len(rows))}
+		for i, row := range rows {
+			out.Data[i] = conversationCostJSON{
+				ConversationID: row.ConversationID, Cost: row.Cost, Calls: row.Calls,
+				InputTokens: row.InputTokens, OutputTokens: row.OutputTokens,
+			}
 		}
 		return http.StatusOK, out, nil
 	}, nil

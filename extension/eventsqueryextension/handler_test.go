@@ -25,18 +25,21 @@ import (
 // fakeReader serves canned data and records the arguments of each call, so
 // that the tests can check how the HTTP parameters reach the store.
 type fakeReader struct {
-	events   []storage.StoredEvent
-	days     []storage.DayCount
-	latency  []storage.LatencyRow
-	sessions []storage.SessionErrors
-	letters  []storage.DeadLetter
-	perDay   []storage.DayEvents
-	names    []storage.NameEvents
-	fresh    storage.Freshness
-	freshErr error
-	err      error // returned by every query
-	pingErr  error
-	block    bool // queries wait for their context to end
+	events       []storage.StoredEvent
+	days         []storage.DayCount
+	latency      []storage.LatencyRow
+	sessions     []storage.SessionErrors
+	letters      []storage.DeadLetter
+	perDay       []storage.DayEvents
+	names        []storage.NameEvents
+	fresh        storage.Freshness
+	freshErr     error
+	err          error // returned by every query
+	pingErr      error
+	block        bool // queries wait for their context to end
+	usage        []storage.Usage
+	modelLatency []storage.ModelLatency
+	costs        []storage.ConversationCost
 
 	mu         sync.Mutex
 	calls      []string
@@ -159,6 +162,27 @@ func (f *fakeReader) setFresh(v storage.Freshness) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fresh = v
+}
+
+func (f *fakeReader) ModelUsage(ctx context.Context, model string, since time.Time) ([]storage.Usage, error) {
+	if err := f.record(ctx, "ModelUsage", model, since); err != nil {
+		return nil, err
+	}
+	return f.usage, nil
+}
+
+func (f *fakeReader) ModelLatency(ctx context.Context, since time.Time, limit int) ([]storage.ModelLatency, error) {
+	if err := f.record(ctx, "ModelLatency", since, limit); err != nil {
+		return nil, err
+	}
+	return f.modelLatency, nil
+}
+
+func (f *fakeReader) TopCostConversations(ctx context.Context, limit int) ([]storage.ConversationCost, error) {
+	if err := f.record(ctx, "TopCostConversations", limit); err != nil {
+		return nil, err
+	}
+	return f.costs, nil
 }
 
 func (f *fakeReader) Ping(ctx context.Context) error {
@@ -360,6 +384,13 @@ func TestParameterValidation(t *testing.T) {
 		{"/analytics/sessions/top-errors?min_events=0", "min_events: must be an integer >= 1"},
 		{"/analytics/sessions/top-errors?min_events=-3", "min_events"},
 		{"/analytics/sessions/top-errors?days=367", "days: must be an integer between 1 and 366"},
+		{"/analytics/models/usage?days=0", "days: must be an integer between 1 and 366"},
+		{"/analytics/models/usage?days=x", "days"},
+		{"/analytics/models/usage?model=" + strings.Repeat("m", 1025), "model: must be at most 1024 bytes"},
+		{"/analytics/models/latency?days=367", "days: must be an integer between 1 and 366"},
+		{"/analytics/models/latency?limit=0", "limit"},
+		{"/analytics/conversations/top-cost?limit=0", "limit: must be an integer between 1 and 1000"},
+		{"/analytics/conversations/top-cost?limit=1001", "limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path[:min(len(tt.path), 80)], func(t *testing.T) {
@@ -407,6 +438,12 @@ func TestParametersReachTheStore(t *testing.T) {
 		{"/analytics/sessions/top-errors?limit=3&min_events=5", 0, "TopErrorSessions", []any{5, 3, time.Time{}}},
 		{"/analytics/sessions/top-errors?limit=5", 5, "TopErrorSessions", []any{1, 5, time.Time{}}},
 		{"/analytics/sessions/top-errors?days=7", 0, "TopErrorSessions", []any{1, 10, today.AddDate(0, 0, -6)}},
+		{"/analytics/models/usage", 0, "ModelUsage", []any{"", today.AddDate(0, 0, -6)}},
+		{"/analytics/models/usage?days=1&model=gpt-4o", 0, "ModelUsage", []any{"gpt-4o", today}},
+		{"/analytics/models/latency", 0, "ModelLatency", []any{time.Time{}, 100}},
+		{"/analytics/models/latency?days=30&limit=5", 0, "ModelLatency", []any{today.AddDate(0, 0, -29), 5}},
+		{"/analytics/conversations/top-cost", 0, "TopCostConversations", []any{10}},
+		{"/analytics/conversations/top-cost?limit=1000", 0, "TopCostConversations", []any{1000}},
 		// One more than asked, to know whether there is a next page.
 		{"/events/conversation/c1", 0, "Conversation", []any{"c1", false, storage.ConversationCursor{}, 101}},
 		{"/events/conversation/c%2F1?limit=1000", 0, "Conversation", []any{"c/1", false, storage.ConversationCursor{}, 1001}},

@@ -1,5 +1,10 @@
 package event // import "github.com/otelcol-events/otelcol-events/internal/event"
 
+import (
+	"errors"
+	"fmt"
+)
+
 // The attributes a record or a span from a sender other than the events
 // receiver may carry an event field under, in order of precedence: the event
 // API's own name first (what the sender set explicitly for this product),
@@ -28,3 +33,65 @@ const (
 	TraceIDAttribute = "trace_id"
 	SpanIDAttribute  = "span_id"
 )
+
+// ConversationConfig says where a component finds the conversation of a
+// span or a log record that does not name one the event API's way.
+type ConversationConfig struct {
+	// Keys are the attributes that hold it, in order of precedence: those of
+	// the span or record first, then those of its resource.
+	Keys []string `mapstructure:"keys"`
+	// TraceIDFallback says which spans and records that have none of Keys
+	// take their trace id (32 hex digits) as their conversation: the calls
+	// of one trace (one request of the app) are one conversation, and an
+	// app instrumented without a conversation id lands. FallbackGenAI (the
+	// default) limits it to GenAI calls, so that the other spans of a
+	// traces pipeline (HTTP handlers, health checks) do not become events.
+	TraceIDFallback string `mapstructure:"trace_id_fallback"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// The values of ConversationConfig.TraceIDFallback.
+const (
+	FallbackGenAI = "genai"
+	FallbackAll   = "all"
+	FallbackNone  = "none"
+)
+
+// DefaultConversationConfig is conversation_id, gen_ai.conversation.id,
+// session.id, then the trace id of a GenAI call.
+func DefaultConversationConfig() ConversationConfig {
+	return ConversationConfig{Keys: append([]string(nil), ConversationIDAliases...), TraceIDFallback: FallbackGenAI}
+}
+
+// FallBack reports whether a span or record without a conversation takes
+// its trace id; genAI says whether it is a GenAI call.
+func (c ConversationConfig) FallBack(genAI bool) bool {
+	return c.TraceIDFallback == FallbackAll || c.TraceIDFallback == FallbackGenAI && genAI
+}
+
+// Validate reports every problem at once.
+func (c ConversationConfig) Validate() error {
+	var errs []error
+	seen := make(map[string]bool, len(c.Keys))
+	for _, k := range c.Keys {
+		switch {
+		case k == "":
+			errs = append(errs, errors.New("conversation_id::keys: keys must not be empty"))
+		case seen[k]:
+			errs = append(errs, fmt.Errorf("conversation_id::keys: %s is listed twice", k))
+		}
+		seen[k] = true
+	}
+	switch c.TraceIDFallback {
+	case FallbackGenAI, FallbackAll:
+	case FallbackNone:
+		if len(c.Keys) == 0 {
+			errs = append(errs, errors.New("conversation_id: no keys and trace_id_fallback none: no event could have a conversation"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("conversation_id::trace_id_fallback: must be genai, all or none, got %q", c.TraceIDFallback))
+	}
+	return errors.Join(errs...)
+}

@@ -60,11 +60,25 @@ const (
 	FieldLatency
 	FieldError
 	FieldAttributes
+	// The LLM call fields (Generation), appended so that the field ranks
+	// stored before they existed keep their positions.
+	FieldModel
+	FieldProvider
+	FieldOperation
+	FieldInputTokens
+	FieldOutputTokens
+	FieldCacheReadTokens
+	FieldCacheCreationTokens
+	FieldReasoningTokens
+	FieldTimeToFirstToken
+	FieldFinishReason
+	FieldTraceID
+	FieldSpanID
 	NumFields
 )
 
 // Fields is a set of fields.
-type Fields uint16
+type Fields uint32
 
 // AllFields is the set a create carries.
 const AllFields Fields = 1<<NumFields - 1
@@ -96,6 +110,32 @@ type Event struct {
 	Error          string
 	// Attributes are kept sorted by key so that equal maps compare equal.
 	Attributes []Attribute
+	Generation
+}
+
+// Generation holds what an LLM call adds to an event: every field is
+// optional (zero means not known). Cost is not a settable field: storage
+// derives it from the model and the token counts (PriceTable) when they
+// change.
+type Generation struct {
+	Model               string
+	Provider            string
+	Operation           string
+	InputTokens         uint64
+	OutputTokens        uint64
+	CacheReadTokens     uint64
+	CacheCreationTokens uint64
+	ReasoningTokens     uint64
+	// TimeToFirstTokenMs is the time to the first chunk of a streamed
+	// response, in milliseconds.
+	TimeToFirstTokenMs float64
+	FinishReason       string
+	// TraceID and SpanID link the event to the span it was recorded in, as
+	// lowercase hex.
+	TraceID string
+	SpanID  string
+	// Cost is in US dollars, computed at ingest.
+	Cost float64
 }
 
 // Operation is one write a client asked for, stamped with an id and a version.

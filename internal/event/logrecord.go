@@ -22,6 +22,47 @@ const (
 	AttrLatency        = "event.latency_ms"
 	AttrError          = "event.error"
 	AttrAttributes     = "event.attributes"
+
+	AttrModel               = "event.model"
+	AttrProvider            = "event.provider"
+	AttrOperation           = "event.operation"
+	AttrInputTokens         = "event.input_tokens"
+	AttrOutputTokens        = "event.output_tokens"
+	AttrCacheReadTokens     = "event.cache_read_tokens"
+	AttrCacheCreationTokens = "event.cache_creation_tokens"
+	AttrReasoningTokens     = "event.reasoning_tokens"
+	AttrTimeToFirstToken    = "event.time_to_first_token_ms"
+	AttrFinishReason        = "event.finish_reason"
+	AttrTraceID             = "event.trace_id"
+	AttrSpanID              = "event.span_id"
+)
+
+// generationStrings and generationCounts are the string and the token
+// fields of Generation with their record attributes.
+var (
+	generationStrings = [...]struct {
+		field Field
+		attr  string
+		get   func(*Generation) *string
+	}{
+		{FieldModel, AttrModel, func(g *Generation) *string { return &g.Model }},
+		{FieldProvider, AttrProvider, func(g *Generation) *string { return &g.Provider }},
+		{FieldOperation, AttrOperation, func(g *Generation) *string { return &g.Operation }},
+		{FieldFinishReason, AttrFinishReason, func(g *Generation) *string { return &g.FinishReason }},
+		{FieldTraceID, AttrTraceID, func(g *Generation) *string { return &g.TraceID }},
+		{FieldSpanID, AttrSpanID, func(g *Generation) *string { return &g.SpanID }},
+	}
+	generationCounts = [...]struct {
+		field Field
+		attr  string
+		get   func(*Generation) *uint64
+	}{
+		{FieldInputTokens, AttrInputTokens, func(g *Generation) *uint64 { return &g.InputTokens }},
+		{FieldOutputTokens, AttrOutputTokens, func(g *Generation) *uint64 { return &g.OutputTokens }},
+		{FieldCacheReadTokens, AttrCacheReadTokens, func(g *Generation) *uint64 { return &g.CacheReadTokens }},
+		{FieldCacheCreationTokens, AttrCacheCreationTokens, func(g *Generation) *uint64 { return &g.CacheCreationTokens }},
+		{FieldReasoningTokens, AttrReasoningTokens, func(g *Generation) *uint64 { return &g.ReasoningTokens }},
+	}
 )
 
 // ScopeName is the instrumentation scope of the records this project makes.
@@ -77,6 +118,59 @@ func (op *Operation) MarshalLogRecord(lr plog.LogRecord, observed time.Time) {
 			m.PutStr(a.Key, a.Value)
 		}
 	}
+	// The LLM call fields travel only when set to a value: a create without
+	// them (every event of the original API) stays as small as before, and
+	// UnmarshalLogRecord gives a create every field anyway.
+	g := &op.Generation
+	for _, f := range generationStrings {
+		if v := *f.get(g); op.Set.Has(f.field) && (v != "" || op.Op == OpUpdate) {
+			attrs.PutStr(f.attr, v)
+		}
+	}
+	for _, f := range generationCounts {
+		if v := *f.get(g); op.Set.Has(f.field) && (v != 0 || op.Op == OpUpdate) {
+			attrs.PutInt(f.attr, int64(v))
+		}
+	}
+	if op.Set.Has(FieldTimeToFirstToken) && (g.TimeToFirstTokenMs != 0 || op.Op == OpUpdate) {
+		attrs.PutDouble(AttrTimeToFirstToken, g.TimeToFirstTokenMs)
+	}
+}
+
+// unmarshalGeneration reads the LLM call attribute k into op; it reports
+// false when k is not one of them.
+func unmarshalGeneration(op *Operation, k string, v pcommon.Value) (bool, error) {
+	for _, f := range generationStrings {
+		if k == f.attr {
+			s, err := str(k, v)
+			*f.get(&op.Generation) = s
+			op.Set = op.Set.With(f.field)
+			return true, err
+		}
+	}
+	for _, f := range generationCounts {
+		if k == f.attr {
+			if v.Type() != pcommon.ValueTypeInt || v.Int() < 0 {
+				return true, fmt.Errorf("%s: must be a non-negative integer", k)
+			}
+			*f.get(&op.Generation) = uint64(v.Int())
+			op.Set = op.Set.With(f.field)
+			return true, nil
+		}
+	}
+	if k == AttrTimeToFirstToken {
+		switch v.Type() {
+		case pcommon.ValueTypeDouble:
+			op.TimeToFirstTokenMs = v.Double()
+		case pcommon.ValueTypeInt:
+			op.TimeToFirstTokenMs = float64(v.Int())
+		default:
+			return true, fmt.Errorf("%s: must be a number", k)
+		}
+		op.Set = op.Set.With(FieldTimeToFirstToken)
+		return true, nil
+	}
+	return false, nil
 }
 
 // UnmarshalLogRecord reads a canonical event record. It checks the encoding
@@ -140,6 +234,8 @@ func UnmarshalLogRecord(lr plog.LogRecord) (Operation, error) {
 			})
 			SortAttributes(op.Attributes)
 			op.Set = op.Set.With(FieldAttributes)
+		default:
+			_, err = unmarshalGeneration(&op, k, v)
 		}
 		return err == nil
 	})

@@ -16,6 +16,16 @@ func TestLogRecordRoundTrip(t *testing.T) {
 			Attributes: []Attribute{{Key: "k1", Value: "v1"}, {Key: "k2", Value: "v2"}},
 		}},
 		{Op: OpUpdate, ID: "a", Version: 8, Set: Fields(0).With(FieldError).With(FieldLatency), Event: Event{Error: "timeout", LatencyMs: 5000}},
+		{Op: OpCreate, ID: "g", Version: 10, Set: AllFields, Event: Event{
+			ConversationID: "c", Name: "chat", Timestamp: t0, LatencyMs: 812.5,
+			Generation: Generation{
+				Model: "gpt-4o-mini", Provider: "openai", Operation: "chat", InputTokens: 11, OutputTokens: 7,
+				CacheReadTokens: 3, CacheCreationTokens: 2, ReasoningTokens: 1, TimeToFirstTokenMs: 120.25,
+				FinishReason: "stop", TraceID: "0af7651916cd43dd8448eb211c80319c", SpanID: "b7ad6b7169203331",
+			},
+		}},
+		// An update that clears a token count sends the zero.
+		{Op: OpUpdate, ID: "g", Version: 11, Set: Fields(0).With(FieldOutputTokens).With(FieldModel), Event: Event{}},
 		{Op: OpDelete, ID: "a", Version: 9},
 	}
 	for _, want := range tests {
@@ -93,6 +103,20 @@ func TestValidate(t *testing.T) {
 			return o
 		}(), CodeInvalidField},
 		{"delete", del("a", 3), ""},
+		{"generation fields", func() Operation {
+			o := create("a", 1, "n", "")
+			o.Generation = Generation{Model: "m", InputTokens: 5, TimeToFirstTokenMs: 3, TraceID: "0af7651916cd43dd8448eb211c80319c", SpanID: "b7ad6b7169203331"}
+			return o
+		}(), ""},
+		{"tokens beyond 2^53", func() Operation { o := create("a", 1, "n", ""); o.OutputTokens = MaxTokens + 1; return o }(), CodeInvalidField},
+		{"negative time to first token", func() Operation { o := create("a", 1, "n", ""); o.TimeToFirstTokenMs = -1; return o }(), CodeInvalidField},
+		{"uppercase trace id", func() Operation {
+			o := create("a", 1, "n", "")
+			o.TraceID = "0AF7651916CD43DD8448EB211C80319C"
+			return o
+		}(), CodeInvalidField},
+		{"short span id", func() Operation { o := create("a", 1, "n", ""); o.SpanID = "b7ad"; return o }(), CodeInvalidField},
+		{"model too long", func() Operation { o := create("a", 1, "n", ""); o.Model = string(make([]byte, 1025)); return o }(), CodeInvalidField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,6 +97,30 @@ func (s *State) setField(f Field, from *Event) {
 		s.Error = from.Error
 	case FieldAttributes:
 		s.Attributes = from.Attributes
+	case FieldModel:
+		s.Model = from.Model
+	case FieldProvider:
+		s.Provider = from.Provider
+	case FieldOperation:
+		s.Operation = from.Operation
+	case FieldInputTokens:
+		s.InputTokens = from.InputTokens
+	case FieldOutputTokens:
+		s.OutputTokens = from.OutputTokens
+	case FieldCacheReadTokens:
+		s.CacheReadTokens = from.CacheReadTokens
+	case FieldCacheCreationTokens:
+		s.CacheCreationTokens = from.CacheCreationTokens
+	case FieldReasoningTokens:
+		s.ReasoningTokens = from.ReasoningTokens
+	case FieldTimeToFirstToken:
+		s.TimeToFirstTokenMs = from.TimeToFirstTokenMs
+	case FieldFinishReason:
+		s.FinishReason = from.FinishReason
+	case FieldTraceID:
+		s.TraceID = from.TraceID
+	case FieldSpanID:
+		s.SpanID = from.SpanID
 	}
 }
 
@@ -105,11 +129,20 @@ func (s *State) setField(f Field, from *Event) {
 // none of them writes nothing there.
 func (e *Event) SameAnalytics(o *Event) bool {
 	return e.ConversationID == o.ConversationID && e.Name == o.Name && e.Timestamp.Equal(o.Timestamp) &&
-		e.LatencyMs == o.LatencyMs && (e.Error == "") == (o.Error == "")
+		e.LatencyMs == o.LatencyMs && (e.Error == "") == (o.Error == "") &&
+		e.Model == o.Model && e.InputTokens == o.InputTokens && e.OutputTokens == o.OutputTokens &&
+		e.CacheReadTokens == o.CacheReadTokens && e.CacheCreationTokens == o.CacheCreationTokens &&
+		e.ReasoningTokens == o.ReasoningTokens && e.Cost == o.Cost
 }
 
 // SameRow reports whether two events have equal fields.
 func (e *Event) SameRow(o *Event) bool {
 	return e.SameAnalytics(o) && e.Error == o.Error && e.Input == o.Input && e.Output == o.Output &&
-		attributesEqual(e.Attributes, o.Attributes)
+		attributesEqual(e.Attributes, o.Attributes) && e.Generation == o.Generation
+}
+
+// UsageChanged reports whether the fields the cost derives from differ.
+func (e *Event) UsageChanged(o *Event) bool {
+	return e.Model != o.Model || e.InputTokens != o.InputTokens || e.OutputTokens != o.OutputTokens ||
+		e.CacheReadTokens != o.CacheReadTokens || e.CacheCreationTokens != o.CacheCreationTokens
 }

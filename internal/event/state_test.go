@@ -174,6 +174,20 @@ func TestStateApplyOrderIndependent(t *testing.T) {
 		update("a", 3, setLatency(5)),
 		update("a", 4, func(o *Operation) { o.Name = "renamed"; o.Set = o.Set.With(FieldName) }),
 		update("a", 5, setError("")),
+		update("a", 6, func(o *Operation) {
+			o.Model, o.InputTokens = "gpt-4o", 11
+			o.Set = o.Set.With(FieldModel).With(FieldInputTokens)
+		}),
+		update("a", 7, func(o *Operation) {
+			o.InputTokens, o.OutputTokens, o.TimeToFirstTokenMs = 12, 4, 90
+			o.Set = o.Set.With(FieldInputTokens).With(FieldOutputTokens).With(FieldTimeToFirstToken)
+		}),
+		// A second create (the span of an LLM call sent again) loses
+		// against the updates (its log records) for the fields they set.
+		{Op: OpCreate, ID: "a", Version: 8, Set: AllFields, Event: Event{
+			ConversationID: "conv", Name: "chat", Timestamp: t0, LatencyMs: 10,
+			Generation: Generation{Model: "gpt-4o-2024", Provider: "openai", InputTokens: 1, SpanID: "b7ad6b7169203331"},
+		}},
 	}
 	want := &State{ID: "a"}
 	for i := range ops {
@@ -189,6 +203,10 @@ func TestStateApplyOrderIndependent(t *testing.T) {
 		if !got.SameRow(&want.Event) || got.Version != want.Version || got.Visible() != want.Visible() || got.Writes != want.Writes {
 			t.Fatalf("order %v: got %+v, want %+v", perm, got, want)
 		}
+	}
+	if want.Model != "gpt-4o" || want.InputTokens != 12 || want.OutputTokens != 4 || want.Provider != "openai" ||
+		want.SpanID != "b7ad6b7169203331" || want.Name != "renamed" {
+		t.Fatalf("merged state = %+v", want.Event)
 	}
 }
 
@@ -231,6 +249,24 @@ func TestWritesCountDistinctWrites(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteHashCoversEveryField: two writes that differ in any one field
+// hash differently (a field added to the event must be hashed too).
+func TestWriteHashCoversEveryField(t *testing.T) {
+	t.Parallel()
+	for f := range NumFields {
+		a := Operation{Op: OpCreate, Set: Fields(0).With(f)}
+		b := a
+		b.ConversationID, b.Name, b.Timestamp, b.Input, b.Output = "x", "x", t0, "x", "x"
+		b.LatencyMs, b.Error, b.Attributes = 1, "x", []Attribute{{Key: "k", Value: "v"}}
+		b.Generation = Generation{Model: "x", Provider: "x", Operation: "x", InputTokens: 1, OutputTokens: 1,
+			CacheReadTokens: 1, CacheCreationTokens: 1, ReasoningTokens: 1, TimeToFirstTokenMs: 1,
+			FinishReason: "x", TraceID: "x", SpanID: "x"}
+		if a.WriteHash() == b.WriteHash() {
+			t.Errorf("field %d is not in the write hash", f)
+		}
 	}
 }
 

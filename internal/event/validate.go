@@ -135,6 +135,9 @@ func (l Limits) Validate(op *Operation) *ValidationError {
 	if math.IsNaN(op.LatencyMs) || op.LatencyMs < 0 || op.LatencyMs > MaxLatencyMs {
 		return invalid(CodeInvalidField, "latency", "must be a number of milliseconds between 0 and %g", float64(MaxLatencyMs))
 	}
+	if err := l.validateGeneration(&op.Generation); err != nil {
+		return err
+	}
 	if op.Set.Has(FieldTimestamp) && !ValidTimestamp(op.Timestamp) {
 		return invalid(CodeInvalidField, "timestamp", "must be between %s and %s",
 			MinTimestamp.Format(time.RFC3339Nano), MaxTimestamp.Format(time.RFC3339Nano))
@@ -154,6 +157,60 @@ func (l Limits) Validate(op *Operation) *ValidationError {
 		}
 	}
 	return nil
+}
+
+// MaxTokens bounds each token count: far above any real call, and below
+// 2^53 so that every count survives a JSON number.
+const MaxTokens = 1 << 53
+
+// validateGeneration checks the LLM call fields (all optional).
+func (l Limits) validateGeneration(g *Generation) *ValidationError {
+	for _, f := range [...]struct {
+		name, value string
+	}{{"model", g.Model}, {"provider", g.Provider}, {"operation", g.Operation}, {"finish_reason", g.FinishReason}} {
+		if err := l.validateString(f.name, f.value, l.MaxKeyFieldBytes); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct {
+		name  string
+		value uint64
+	}{
+		{"input_tokens", g.InputTokens}, {"output_tokens", g.OutputTokens},
+		{"cache_read_tokens", g.CacheReadTokens}, {"cache_creation_tokens", g.CacheCreationTokens},
+		{"reasoning_tokens", g.ReasoningTokens},
+	} {
+		if f.value > MaxTokens {
+			return invalid(CodeInvalidField, f.name, "must be an integer between 0 and %d", uint64(MaxTokens))
+		}
+	}
+	if math.IsNaN(g.TimeToFirstTokenMs) || math.IsInf(g.TimeToFirstTokenMs, 0) || g.TimeToFirstTokenMs < 0 {
+		return invalid(CodeInvalidField, "time_to_first_token", "must be a finite number >= 0")
+	}
+	if !hexID(g.TraceID, 32) {
+		return invalid(CodeInvalidField, "trace_id", "must be 32 lowercase hex digits (or empty)")
+	}
+	if !hexID(g.SpanID, 16) {
+		return invalid(CodeInvalidField, "span_id", "must be 16 lowercase hex digits (or empty)")
+	}
+	return nil
+}
+
+// hexID reports an empty string or n lowercase hex digits (the W3C
+// traceparent's form of trace and span ids).
+func hexID(s string, n int) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (l Limits) validateString(field, value string, maxBytes int) *ValidationError {

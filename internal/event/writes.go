@@ -32,7 +32,8 @@ func (op *Operation) WriteHash() uint64 {
 		_, _ = h.Write(buf[:])
 	}
 	set := op.appliedFields()
-	num(uint64(op.Op)<<32 | uint64(set))
+	num(uint64(op.Op))
+	num(uint64(set))
 	for f := range NumFields {
 		if !set.Has(f) {
 			continue
@@ -58,6 +59,30 @@ func (op *Operation) WriteHash() uint64 {
 				str(a.Key)
 				str(a.Value)
 			}
+		case FieldModel:
+			str(op.Model)
+		case FieldProvider:
+			str(op.Provider)
+		case FieldOperation:
+			str(op.Operation)
+		case FieldInputTokens:
+			num(op.InputTokens)
+		case FieldOutputTokens:
+			num(op.OutputTokens)
+		case FieldCacheReadTokens:
+			num(op.CacheReadTokens)
+		case FieldCacheCreationTokens:
+			num(op.CacheCreationTokens)
+		case FieldReasoningTokens:
+			num(op.ReasoningTokens)
+		case FieldTimeToFirstToken:
+			num(math.Float64bits(op.TimeToFirstTokenMs))
+		case FieldFinishReason:
+			str(op.FinishReason)
+		case FieldTraceID:
+			str(op.TraceID)
+		case FieldSpanID:
+			str(op.SpanID)
 		}
 	}
 	return h.Sum64()

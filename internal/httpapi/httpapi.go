@@ -130,4 +130,19 @@ type Event struct {
 	Timestamp      string            `json:"timestamp"`
 	Attributes     map[string]string `json:"attributes"`
 	Version        uint64            `json:"version"`
+	// The LLM call fields, present when known (not empty, not zero): an
+	// event of the original API reads exactly as before.
+	Model               string  `json:"model,omitempty"`
+	Provider            string  `json:"provider,omitempty"`
+	Operation           string  `json:"operation,omitempty"`
+	InputTokens         uint64  `json:"input_tokens,omitempty"`
+	OutputTokens        uint64  `json:"output_tokens,omitempty"`
+	CacheReadTokens     uint64  `json:"cache_read_tokens,omitempty"`
+	CacheCreationTokens uint64  `json:"cache_creation_tokens,omitempty"`
+	ReasoningTokens     uint64  `json:"reasoning_tokens,omitempty"`
+	TimeToFirstToken    float64 `json:"time_to_first_token,omitempty"`
+	FinishReason        string  `json:"finish_reason,omitempty"`
+	Cost                float64 `json:"cost,omitempty"`
+	TraceID             string  `json:"trace_id,omitempty"`
+	SpanID              string  `json:"span_id,omitempty"`
 }

@@ -38,10 +38,27 @@ type DeadOperation struct {
 	Latency        float64           `json:"latency,omitempty"`
 	Error          string            `json:"error,omitempty"`
 	Attributes     map[string]string `json:"attributes,omitempty"`
+
+	Model               string  `json:"model,omitempty"`
+	Provider            string  `json:"provider,omitempty"`
+	Operation           string  `json:"operation,omitempty"`
+	InputTokens         uint64  `json:"input_tokens,omitempty"`
+	OutputTokens        uint64  `json:"output_tokens,omitempty"`
+	CacheReadTokens     uint64  `json:"cache_read_tokens,omitempty"`
+	CacheCreationTokens uint64  `json:"cache_creation_tokens,omitempty"`
+	ReasoningTokens     uint64  `json:"reasoning_tokens,omitempty"`
+	TimeToFirstToken    float64 `json:"time_to_first_token,omitempty"`
+	FinishReason        string  `json:"finish_reason,omitempty"`
+	TraceID             string  `json:"trace_id,omitempty"`
+	SpanID              string  `json:"span_id,omitempty"`
 }
 
 // fieldNames are the API's names of event.Field values.
-var fieldNames = [event.NumFields]string{"conversation_id", "event_name", "timestamp", "input", "output", "latency", "error", "attributes"}
+var fieldNames = [event.NumFields]string{
+	"conversation_id", "event_name", "timestamp", "input", "output", "latency", "error", "attributes",
+	"model", "provider", "operation", "input_tokens", "output_tokens", "cache_read_tokens",
+	"cache_creation_tokens", "reasoning_tokens", "time_to_first_token", "finish_reason", "trace_id", "span_id",
+}
 
 // OperationDeadLetter is the dead letter of op, refused with cause.
 func OperationDeadLetter(op *event.Operation, cause error) DeadLetter {
@@ -53,6 +70,12 @@ func OperationDeadLetter(op *event.Operation, cause error) DeadLetter {
 	}
 	d.ConversationID, d.EventName, d.Input, d.Output, d.Latency, d.Error =
 		op.ConversationID, op.Name, op.Input, op.Output, op.LatencyMs, op.Error
+	g := &op.Generation
+	d.Model, d.Provider, d.Operation, d.FinishReason, d.TraceID, d.SpanID =
+		g.Model, g.Provider, g.Operation, g.FinishReason, g.TraceID, g.SpanID
+	d.InputTokens, d.OutputTokens, d.CacheReadTokens, d.CacheCreationTokens, d.ReasoningTokens =
+		g.InputTokens, g.OutputTokens, g.CacheReadTokens, g.CacheCreationTokens, g.ReasoningTokens
+	d.TimeToFirstToken = g.TimeToFirstTokenMs
 	if !op.Timestamp.IsZero() {
 		d.TimestampMs = op.Timestamp.UnixMilli()
 	}

@@ -33,20 +33,29 @@ type analyticsRow struct {
 	tsMs               int64
 	latency            float64
 	isError            uint8
-	n                  int64
+	// The LLM call's analytics columns: model, token counts, cost.
+	model  string
+	tokens [numTokenColumns]uint64
+	cost   float64
+	n      int64
 }
 
 // matches reports whether r is the analytics row of st.
 func (r analyticsRow) matches(st *event.State) bool {
 	return r.n == 1 && r.conversation == st.ConversationID && r.name == st.Name &&
 		r.tsMs == storedTime(st.Timestamp).UnixMilli() && r.latency == st.LatencyMs &&
-		r.isError == boolByte(st.Error != "")
+		r.isError == boolByte(st.Error != "") && r.model == st.Model &&
+		r.tokens == tokenCounts(&st.Generation) && r.cost == st.Cost
 }
 
 // state returns a visible state whose analytics row is r.
 func (r analyticsRow) state(id string, revision uint64) *event.State {
 	st := &event.State{ID: id, Revision: revision, Created: true, Event: event.Event{
 		ConversationID: r.conversation, Name: r.name, Timestamp: timeOf(r.tsMs), LatencyMs: r.latency,
+		Generation: event.Generation{
+			Model: r.model, InputTokens: r.tokens[0], OutputTokens: r.tokens[1], CacheReadTokens: r.tokens[2],
+			CacheCreationTokens: r.tokens[3], ReasoningTokens: r.tokens[4], Cost: r.cost,
+		},
 	}}
 	if r.isError != 0 {
 		// Only whether there is an error reaches the analytics rows.
@@ -72,7 +81,8 @@ func (s *Store) repair(ctx context.Context, states []*event.State) (int, error) 
 	for rows.Next() {
 		var id string
 		var r analyticsRow
-		if err := rows.Scan(&id, &r.conversation, &r.name, &r.tsMs, &r.latency, &r.isError, &r.n); err != nil {
+		if err := rows.Scan(&id, &r.conversation, &r.name, &r.tsMs, &r.latency, &r.isError,
+			&r.model, &r.tokens[0], &r.tokens[1], &r.tokens[2], &r.tokens[3], &r.tokens[4], &r.cost, &r.n); err != nil {
 			return 0, fmt.Errorf("scan analytics row: %w", err)
 		}
 		found[id] = append(found[id], r)

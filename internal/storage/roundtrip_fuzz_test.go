@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"os"
@@ -34,6 +35,16 @@ func FuzzRoundTrip(f *testing.F) {
 
 	stores := make([]*Store, len(engines))
 	var once sync.Once
+	// Closed at the end: an embedded engine left open while the process
+	// exits crashed the race detector's finalisation (SIGSEGV in
+	// racefini), whose threads it still runs.
+	f.Cleanup(func() {
+		for _, s := range stores {
+			if s != nil {
+				_ = s.Close()
+			}
+		}
+	})
 	f.Fuzz(func(t *testing.T, id, conv, name, input, output, errMsg, attrKey, attrValue string, latency float64, tsMs int64, version uint64) {
 		once.Do(func() {
 			for i, e := range engines {
@@ -53,6 +64,12 @@ func FuzzRoundTrip(f *testing.F) {
 		create := event.Operation{Op: event.OpCreate, ID: id + suffix, Version: version, Set: event.AllFields, Event: event.Event{
 			ConversationID: conv + suffix, Name: name + suffix, Timestamp: ts, Input: input, Output: output,
 			LatencyMs: latency, Error: errMsg, Attributes: []event.Attribute{{Key: attrKey, Value: attrValue}, {Key: attrKey + suffix, Value: input}},
+			// The LLM call's strings and numbers take the same bytes.
+			Generation: event.Generation{
+				Model: attrValue, Provider: attrKey, Operation: name, FinishReason: errMsg,
+				InputTokens: version % event.MaxTokens, OutputTokens: uint64(tsMs) % event.MaxTokens,
+				ReasoningTokens: event.MaxTokens, TimeToFirstTokenMs: latency,
+			},
 		}}
 		limits := event.DefaultLimits()
 		if limits.Validate(&create) != nil {
@@ -112,12 +129,23 @@ func FuzzRoundTrip(f *testing.F) {
 
 var fuzzSeq atomic.Int64
 
-// openFuzzStore opens a store on the database fuzz_roundtrip, shared by the
-// fuzzing processes (every run's ids are unique) and kept between runs.
+// openFuzzStore opens a store on the database fuzz_roundtrip_<schema>,
+// shared by the fuzzing processes (every run's ids are unique) and kept
+// between runs. The name ends with a digest of the schema's DDL: checkouts
+// of different schemas that fuzz against one server at the same time do not
+// migrate one database back and forth.
 func openFuzzStore(t *testing.T, e engine) *Store {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Open(ctx, e.cfg(t, "fuzz_roundtrip"))
+	h := sha256.New()
+	for _, file := range migrations {
+		text, err := sqlFiles.ReadFile("sql/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(text)
+	}
+	s, err := Open(ctx, e.cfg(t, fmt.Sprintf("fuzz_roundtrip_%x", h.Sum(nil)[:4])))
 	if err != nil {
 		t.Fatalf("open %s store (is the service up? `make services chdb`): %v", e.name, err)
 	}
@@ -128,7 +156,7 @@ func checkRoundTrip(t *testing.T, where string, got, want *event.Event) {
 	t.Helper()
 	if got.ConversationID != want.ConversationID || got.Name != want.Name || got.Input != want.Input ||
 		got.Output != want.Output || got.Error != want.Error || got.LatencyMs != want.LatencyMs ||
-		!got.Timestamp.Equal(want.Timestamp) || !slices.Equal(got.Attributes, want.Attributes) {
+		!got.Timestamp.Equal(want.Timestamp) || !slices.Equal(got.Attributes, want.Attributes) || got.Generation != want.Generation {
 		t.Fatalf("%s: read back\n%#v\nwant\n%#v", where, *got, *want)
 	}
 }

@@ -90,11 +90,42 @@ var (
 		"prev_ts_ms", "prev_latency", "prev_is_error"}
 )
 
+// The columns the LLM call fields added to tables made before them, in the
+// order of their CREATE statements (sql/create_event_state.sql,
+// sql/create_events.sql). event_changes stores nothing, so a table without
+// them is recreated instead, with its views.
+var (
+	stateGenerationColumns = []column{
+		{"model", "String"}, {"provider", "String"}, {"operation", "String"},
+		{"input_tokens", "UInt64"}, {"output_tokens", "UInt64"}, {"cache_read_tokens", "UInt64"},
+		{"cache_creation_tokens", "UInt64"}, {"reasoning_tokens", "UInt64"},
+		{"time_to_first_token", "Float64"}, {"finish_reason", "String"}, {"cost", "Float64"},
+		{"trace_id", "String"}, {"span_id", "String"},
+	}
+	eventsGenerationColumns = []column{
+		{"gen_model", "String"}, {"gen_input_tokens", "UInt64"}, {"gen_output_tokens", "UInt64"},
+		{"gen_cache_read_tokens", "UInt64"}, {"gen_cache_creation_tokens", "UInt64"},
+		{"gen_reasoning_tokens", "UInt64"}, {"gen_cost", "Float64"},
+	}
+	// changesViews read event_changes; they go with it when it is recreated.
+	changesViews = []string{"event_changes_to_events", "event_changes_to_error_days", "event_changes_to_event_days"}
+	// newestColumns names, per table of the insert path, the last column it
+	// gained: a table without it is from before, and event_changes and its
+	// views are recreated.
+	newestColumns = []struct{ table, column string }{
+		{"event_changes", "prev_cost"},
+		{"event_changes_to_events", "gen_cost"},
+	}
+)
+
+type column struct{ name, typ string }
+
 // queries holds the rendered read and lookup statements.
 type queries struct {
 	states, state, conversation, errorCounts, latency, topErrorSessions string
 	deadLetters, eventDays, eventNames, freshness                       string
 	analyticsRows, reconcileErrorDays, reconcileEventDays               string
+	modelUsage, modelLatency, topCostConversations                      string
 }
 
 func renderQueries(d dialect) (queries, error) {
@@ -116,6 +147,9 @@ func renderQueries(d dialect) (queries, error) {
 		{"select_analytics_rows.sql", &q.analyticsRows},
 		{"reconcile_error_days.sql", &q.reconcileErrorDays},
 		{"reconcile_event_days.sql", &q.reconcileEventDays},
+		{"select_model_usage.sql", &q.modelUsage},
+		{"select_model_latency.sql", &q.modelLatency},
+		{"select_top_cost_conversations.sql", &q.topCostConversations},
 	} {
 		s, err := render(r.file, d)
 		if err != nil {
@@ -197,6 +231,9 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 					return fmt.Errorf("schema step drop %s: %w", view, err)
 				}
 			}
+			if err := dropStaleChanges(ctx, conn, d.Database); err != nil {
+				return err
+			}
 		}
 		stmt, err := render(file, d)
 		if err != nil {
@@ -205,11 +242,17 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema step %s: %w", file, err)
 		}
+		switch file {
+		case "create_events.sql":
+			err = addMissingColumns(ctx, conn, d.Database, "events", eventsGenerationColumns)
+		case "create_event_state.sql":
+			err = addMissingColumns(ctx, conn, d.Database, "event_state", append(slices.Clip(stateGenerationColumns), stateWriteColumns...))
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := dropLegacyStateColumns(ctx, conn, d.Database); err != nil {
-		return err
-	}
-	if err := addColumns(ctx, conn, d.Database, "event_state", addedStateColumns); err != nil {
 		return err
 	}
 	for _, file := range backfills {
@@ -219,6 +262,77 @@ func migrate(ctx context.Context, conn Conn, d dialect) error {
 		}
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema step %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+// tableColumns returns the column names of database.table (none when it
+// does not exist).
+func tableColumns(ctx context.Context, conn Conn, database, table string) ([]string, error) {
+	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", database, table)
+	if err != nil {
+		return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("schema step list %s columns: %w", table, err)
+	}
+	return names, nil
+}
+
+// addMissingColumns adds to database.table those of columns it lacks, at
+// its end, with their defaults for the rows it has (ClickHouse 18.16 has no
+// ADD COLUMN IF NOT EXISTS). Adding a column rewrites no part.
+func addMissingColumns(ctx context.Context, conn Conn, database, table string, columns []column) error {
+	have, err := tableColumns(ctx, conn, database, table)
+	if err != nil {
+		return err
+	}
+	var adds []string
+	for _, c := range columns {
+		if !slices.Contains(have, c.name) {
+			adds = append(adds, "ADD COLUMN "+c.name+" "+c.typ)
+		}
+	}
+	if len(adds) == 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE "+database+"."+table+" "+strings.Join(adds, ", ")); err != nil {
+		return fmt.Errorf("schema step add %d columns to %s: %w", len(adds), table, err)
+	}
+	return nil
+}
+
+// dropStaleChanges drops event_changes and the views that read it when one
+// of them was made before its newest columns (also after a migration that
+// stopped half way), so that the next steps create them anew. The table is
+// of the Null engine: nothing stored goes with it. An insert of another
+// collector that runs between the drop and the creation fails and is
+// retried by its exporter.
+func dropStaleChanges(ctx context.Context, conn Conn, database string) error {
+	stale := false
+	for _, nc := range newestColumns {
+		have, err := tableColumns(ctx, conn, database, nc.table)
+		if err != nil {
+			return err
+		}
+		stale = stale || len(have) > 0 && !slices.Contains(have, nc.column)
+	}
+	if !stale {
+		return nil
+	}
+	for _, table := range append(slices.Clip(changesViews), "event_changes") {
+		if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+database+"."+table); err != nil {
+			return fmt.Errorf("schema step drop %s: %w", table, err)
 		}
 	}
 	return nil
@@ -255,46 +369,9 @@ func dropLegacyStateColumns(ctx context.Context, conn Conn, database string) err
 	return nil
 }
 
-// addedStateColumns are the columns event_state gained after it was first
-// created (name, type), added in place to a table that lacks them; rows
-// stored before read their defaults.
-var addedStateColumns = [][2]string{{"writes", "UInt64"}, {"write_hashes", "Array(UInt64)"}}
-
-// addColumns adds to database.table each of columns it lacks. (ClickHouse
-// 18.16 has no ADD COLUMN IF NOT EXISTS.)
-func addColumns(ctx context.Context, conn Conn, database, table string, columns [][2]string) error {
-	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", database, table)
-	if err != nil {
-		return fmt.Errorf("schema step list %s columns: %w", table, err)
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			_ = rows.Close()
-			return fmt.Errorf("schema step list %s columns: %w", table, err)
-		}
-		have[name] = true
-	}
-	err = rows.Err()
-	_ = rows.Close()
-	if err != nil {
-		return fmt.Errorf("schema step list %s columns: %w", table, err)
-	}
-	var adds []string
-	for _, c := range columns {
-		if !have[c[0]] {
-			adds = append(adds, "ADD COLUMN "+c[0]+" "+c[1])
-		}
-	}
-	if len(adds) == 0 {
-		return nil
-	}
-	if err := conn.Exec(ctx, "ALTER TABLE "+database+"."+table+" "+strings.Join(adds, ", ")); err != nil {
-		return fmt.Errorf("schema step add columns to %s: %w", table, err)
-	}
-	return nil
-}
+// stateWriteColumns are the write count of event_state (event.State.Writes),
+// added in place to a table made before it.
+var stateWriteColumns = []column{{"writes", "UInt64"}, {"write_hashes", "Array(UInt64)"}}
 
 // tableExists reports whether database.table exists. Names are bound as
 // values, not spliced into the statement.

@@ -26,6 +26,8 @@ type Store struct {
 	// stateTable (database.event_state) and changes (database.event_changes,
 	// whose views write the analytics rows) are the tables Apply inserts into.
 	stateTable, changes string
+	// prices gives the cost of the LLM calls Apply stores.
+	prices *event.PriceTable
 
 	// writeMu serialises Apply: the merge reads the stored state of an id and
 	// writes the next one, which must not interleave with another merge.
@@ -85,6 +87,10 @@ func newStore(ctx context.Context, conn Conn, cfg Config) (*Store, error) {
 	return &Store{conn: conn, dialect: d, queries: q, version: version, stateTable: d.Database + ".event_state", changes: d.Database + ".event_changes"}, nil
 }
 
+// SetPrices sets the price table of the costs Apply computes (none before).
+// Call it before the first Apply.
+func (s *Store) SetPrices(t *event.PriceTable) { s.prices = t }
+
 // ServerVersion is the version of the engine found at Open.
 func (s *Store) ServerVersion() string { return s.version }
 
@@ -118,6 +124,9 @@ type ApplyResult struct {
 	// their rows and the bytes of their columns in the native format,
 	// uncompressed (0 without an insert).
 	Rows, Bytes int
+	// Unpriced is the number of ids whose model or token counts changed to
+	// a model the price table does not know: they have no cost.
+	Unpriced int
 }
 
 // Apply merges operations onto the stored states of their ids and writes the
@@ -178,6 +187,16 @@ func (s *Store) Apply(ctx context.Context, ops []event.Operation) (ApplyResult, 
 		start = end
 		if changed {
 			res.Changed++
+			// The cost is what the price table says when the usage changes,
+			// and stays as it was otherwise: a replay or an update of another
+			// field keeps the cost computed when the call arrived.
+			if next.UsageChanged(&old.Event) {
+				cost, priced := s.prices.Cost(&next.Generation)
+				next.Cost = cost
+				if !priced && (next.Model != "" || next.InputTokens > 0 || next.OutputTokens > 0) {
+					res.Unpriced++
+				}
+			}
 			next.Revision = old.Revision + 1
 			w.add(old, &next)
 		}
@@ -241,9 +260,13 @@ func scanState(rows Rows) (*event.State, error) {
 		tsMs             int64
 		keys, values     []string
 	)
+	g := &st.Generation
 	if err := rows.Scan(&st.ID, &st.Revision, &st.Version, &created, &deleted, &fieldVersions,
 		&st.ConversationID, &st.Name, &tsMs, &st.Input, &st.Output, &st.LatencyMs, &st.Error,
-		&keys, &values, &st.Writes, &st.WriteHashes); err != nil {
+		&keys, &values,
+		&g.Model, &g.Provider, &g.Operation, &g.InputTokens, &g.OutputTokens, &g.CacheReadTokens,
+		&g.CacheCreationTokens, &g.ReasoningTokens, &g.TimeToFirstTokenMs, &g.FinishReason, &g.Cost,
+		&g.TraceID, &g.SpanID, &st.Writes, &st.WriteHashes); err != nil {
 		return nil, fmt.Errorf("scan event state: %w", err)
 	}
 	st.Created, st.Deleted = created != 0, deleted != 0
@@ -288,6 +311,24 @@ type stateWriter struct {
 	attrKeys, attrValues                  [][]string
 	prevConv, prevName                    []string
 	prevIsError                           []uint8
+	// The LLM call columns and their prev_* copies of the analytics ones.
+	model, provider, operation, finishReason, traceID, spanID []string
+	tokens                                                    [numTokenColumns][]uint64
+	ttft, cost                                                []float64
+	prevModel                                                 []string
+	prevTokens                                                [numTokenColumns][]uint64
+	prevCost                                                  []float64
+}
+
+// The token columns, in the order of tokenColumnNames.
+const numTokenColumns = 5
+
+var tokenColumnNames = [numTokenColumns]string{
+	"input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens",
+}
+
+func tokenCounts(g *event.Generation) [numTokenColumns]uint64 {
+	return [numTokenColumns]uint64{g.InputTokens, g.OutputTokens, g.CacheReadTokens, g.CacheCreationTokens, g.ReasoningTokens}
 }
 
 // newStateWriter returns a writer with room for n rows, so that appending a
@@ -324,6 +365,11 @@ func (w *stateWriter) add(old, next *event.State) {
 	w.prevTsMs = append(w.prevTsMs, storedTime(old.Timestamp).UnixMilli())
 	w.prevLatency = append(w.prevLatency, old.LatencyMs)
 	w.prevIsError = append(w.prevIsError, boolByte(old.Error != ""))
+	w.prevModel = append(w.prevModel, old.Model)
+	for i, n := range tokenCounts(&old.Generation) {
+		w.prevTokens[i] = append(w.prevTokens[i], n)
+	}
+	w.prevCost = append(w.prevCost, old.Cost)
 
 	w.id = append(w.id, next.ID)
 	w.revision = append(w.revision, next.Revision)
@@ -350,6 +396,19 @@ func (w *stateWriter) add(old, next *event.State) {
 	}
 	w.attrKeys = append(w.attrKeys, keys)
 	w.attrValues = append(w.attrValues, values)
+
+	g := &next.Generation
+	w.model = append(w.model, g.Model)
+	w.provider = append(w.provider, g.Provider)
+	w.operation = append(w.operation, g.Operation)
+	w.finishReason = append(w.finishReason, g.FinishReason)
+	w.traceID = append(w.traceID, g.TraceID)
+	w.spanID = append(w.spanID, g.SpanID)
+	for i, n := range tokenCounts(g) {
+		w.tokens[i] = append(w.tokens[i], n)
+	}
+	w.ttft = append(w.ttft, g.TimeToFirstTokenMs)
+	w.cost = append(w.cost, g.Cost)
 }
 
 // compactFieldVersions returns the field ranks to store: none when a single
@@ -379,26 +438,38 @@ func storedTime(t time.Time) time.Time {
 
 // stateColumns are the columns of the event_state insert.
 func (w *stateWriter) stateColumns() []Column {
-	return []Column{
+	cols := []Column{
 		{"id", w.id}, {"revision", w.revision}, {"version", w.version}, {"created", w.created},
 		{"deleted", w.deleted}, {"field_versions", w.fieldVersions}, {"conversation_id", w.conv},
 		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"input", w.input},
 		{"output", w.output}, {"latency", w.latency}, {"error", w.errMsg}, {"attr_keys", w.attrKeys},
 		{"attr_values", w.attrValues}, {"writes", w.writes}, {"write_hashes", w.writeHashes},
+		{"model", w.model}, {"provider", w.provider}, {"operation", w.operation},
+		{"time_to_first_token", w.ttft}, {"finish_reason", w.finishReason}, {"cost", w.cost},
+		{"trace_id", w.traceID}, {"span_id", w.spanID},
 	}
+	for i, name := range tokenColumnNames {
+		cols = append(cols, Column{name, w.tokens[i]})
+	}
+	return cols
 }
 
 // changeColumns are the columns of the event_changes insert: what its views
 // read to write the analytics rows.
 func (w *stateWriter) changeColumns() []Column {
-	return []Column{
+	cols := []Column{
 		{"id", w.id}, {"revision", w.revision}, {"conversation_id", w.conv},
 		{"event_name", w.name}, {"ts_ms", w.tsMs}, {"latency", w.latency}, {"error", w.errMsg},
 		{"emit_prev", w.emitPrev}, {"emit_new", w.emitNew},
 		{"prev_conversation_id", w.prevConv}, {"prev_event_name", w.prevName},
 		{"prev_ts_ms", w.prevTsMs}, {"prev_latency", w.prevLatency},
 		{"prev_is_error", w.prevIsError},
+		{"model", w.model}, {"cost", w.cost}, {"prev_model", w.prevModel}, {"prev_cost", w.prevCost},
 	}
+	for i, name := range tokenColumnNames {
+		cols = append(cols, Column{name, w.tokens[i]}, Column{"prev_" + name, w.prevTokens[i]})
+	}
+	return cols
 }
 
 // omitDefaults drops the columns whose every value is the column default (0,

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -635,6 +636,8 @@ func TestMigrationFromStateViews(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// events of that layout had no LLM call columns either.
+			dropGenerationColumns(t, s, "events", eventsGenerationColumns)
 			for _, file := range []string{"create_event_state.sql", "create_state_to_events.sql", "create_state_to_error_days.sql"} {
 				text, err := os.ReadFile("testdata/legacy/" + file)
 				if err != nil {
@@ -648,14 +651,13 @@ func TestMigrationFromStateViews(t *testing.T) {
 					t.Fatalf("legacy %s: %v", file, err)
 				}
 			}
-			// The columns event_state gained since (TestMigrationCountsWrites).
-			if err := addColumns(ctx, s.conn, db, "event_state", addedStateColumns); err != nil {
-				t.Fatal(err)
-			}
-			// The old exporter inserted one row of every column into event_state.
+			// The old exporter inserted one row of every column it knew into
+			// event_state, and read states without the columns that came later.
 			current := s.conn
-			s.conn = &legacyInsertConn{Conn: current, table: db + ".event_state"}
+			s.conn = &legacyInsertConn{Conn: current, state: db + ".event_state", into: db + ".event_state"}
 			s.changes = db + ".event_state"
+			currentStates := s.queries.states
+			s.queries.states = legacyStatesQuery(t, s)
 
 			now := time.Now().UTC()
 			var before, after []event.Operation
@@ -682,6 +684,7 @@ func TestMigrationFromStateViews(t *testing.T) {
 				t.Fatalf("migration: %v", err)
 			}
 			s.conn, s.changes = current, db+".event_changes"
+			s.queries.states = currentStates
 			for _, view := range legacyViews {
 				if exists, err := tableExists(ctx, s.conn, db, view); err != nil || exists {
 					t.Fatalf("view %s still exists after the migration (err %v)", view, err)
@@ -711,6 +714,11 @@ func TestMigrationFromStateViews(t *testing.T) {
 				id := fmt.Sprintf("m%02d", i)
 				got, gerr := s.Event(ctx, id)
 				want, werr := ref.Event(ctx, id)
+				if got != nil && want != nil {
+					// A state stored before the write count reads its stored
+					// changes instead (TestMigrationCountsWrites).
+					got.Version, want.Version = 0, 0
+				}
 				if !errors.Is(gerr, werr) && (gerr != nil || werr != nil) || !reflect.DeepEqual(got, want) {
 					t.Fatalf("event %s: migrated %+v (%v), reference %+v (%v)", id, got, gerr, want, werr)
 				}
@@ -735,37 +743,47 @@ func TestMigrationFromStateViews(t *testing.T) {
 			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, time.Time{}, 100) })
 			for c := range 4 {
 				conv := fmt.Sprintf("conv%d", c)
-				same(conv, func(s *Store) (any, error) { return s.Conversation(ctx, conv, nil, 100) })
+				same(conv, func(s *Store) (any, error) {
+					page, err := s.Conversation(ctx, conv, nil, 100)
+					for i := range page {
+						page[i].Version = 0 // see the events above
+					}
+					return page, err
+				})
 			}
 		})
 	}
 }
 
-// legacyInsertConn turns the two inserts of Apply (the state columns, then
-// the change columns) into the one insert of every column that the layout
-// before event_changes took into table.
+// legacyInsertConn turns the two inserts of Apply (the state columns into
+// state, then the change columns) into the one insert of every column that
+// an older exporter sent into into (event_state before event_changes existed,
+// event_changes while a view of it wrote the states).
 type legacyInsertConn struct {
 	Conn
-	table   string
-	pending []Column
+	state, into string
+	pending     []Column
 }
 
 func (c *legacyInsertConn) Insert(ctx context.Context, table string, columns []Column) error {
-	if table != c.table {
-		return c.Conn.Insert(ctx, table, columns)
-	}
-	if c.pending == nil {
-		c.pending = columns
+	switch {
+	case table == c.state && c.pending == nil:
+		c.pending = slices.DeleteFunc(slices.Clone(columns), func(m Column) bool {
+			// Not in the old layouts: the write count.
+			return m.Name == "writes" || m.Name == "write_hashes"
+		})
 		return nil
-	}
-	merged := c.pending
-	c.pending = nil
-	for _, col := range columns {
-		if !slices.ContainsFunc(merged, func(m Column) bool { return m.Name == col.Name }) {
-			merged = append(merged, col)
+	case table == c.into && c.pending != nil:
+		merged := c.pending
+		c.pending = nil
+		for _, col := range columns {
+			if !slices.ContainsFunc(merged, func(m Column) bool { return m.Name == col.Name }) {
+				merged = append(merged, col)
+			}
 		}
+		return c.Conn.Insert(ctx, table, merged)
 	}
-	return c.Conn.Insert(ctx, table, merged)
+	return c.Conn.Insert(ctx, table, columns)
 }
 
 // TestMigrationDropsStateView: a database whose event_state was written by a
@@ -870,4 +888,33 @@ func TestVersionCountsDistinctWrites(t *testing.T) {
 			}
 		}
 	})
+}
+
+// legacyStatesQuery is the state lookup of an exporter from before the LLM
+// call columns (testdata/legacy/select_states.sql), for writing a database
+// of an older layout.
+func legacyStatesQuery(t *testing.T, s *Store) string {
+	t.Helper()
+	text, err := os.ReadFile("testdata/legacy/select_states.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := renderText("select_states.sql", text, s.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// dropGenerationColumns takes the LLM call columns out of a table, as it was
+// before them.
+func dropGenerationColumns(t *testing.T, s *Store, table string, columns []column) {
+	t.Helper()
+	drops := make([]string, len(columns))
+	for i, c := range columns {
+		drops[i] = "DROP COLUMN " + c.name
+	}
+	if err := s.conn.Exec(context.Background(), "ALTER TABLE "+s.dialect.Database+"."+table+" "+strings.Join(drops, ", ")); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -14,6 +14,8 @@ type Config struct {
 	// spread over; the output has one resource per bucket. With the kafka
 	// exporter, set it to the topic's partition count.
 	PartitionBuckets int `mapstructure:"partition_buckets"`
+	// ConversationID says where a record's conversation comes from.
+	ConversationID event.ConversationConfig `mapstructure:"conversation_id"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -21,7 +23,7 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	return errors.Join(c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets))
+	return errors.Join(c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets), c.ConversationID.Validate())
 }
 
 // minIDBytes is the length of the UUIDs the normalizer generates.

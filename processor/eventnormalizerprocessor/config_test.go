@@ -24,7 +24,7 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets},
+			want: &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets, ConversationID: event.DefaultConversationConfig()},
 		},
 		{
 			file: "config.yaml",
@@ -35,7 +35,7 @@ func TestConfig(t *testing.T) {
 				MaxTextFieldBytes: 65536,
 				MaxAttributes:     16,
 				MaxAttributeBytes: 512,
-			}, PartitionBuckets: 3},
+			}, PartitionBuckets: 3, ConversationID: event.DefaultConversationConfig()},
 		},
 		{
 			file: "invalid_limits.yaml",

@@ -42,7 +42,7 @@ func newHarness(t *testing.T, limits event.Limits) *harness {
 	set := tel.NewTelemetrySettings()
 	core, logs := observer.New(zap.DebugLevel)
 	set.Logger = zap.New(core)
-	n, err := newNormalizer(&Config{Limits: limits}, set)
+	n, err := newNormalizer(&Config{Limits: limits, ConversationID: event.DefaultConversationConfig()}, set)
 	require.NoError(t, err)
 	n.now = func() time.Time { return testNow }
 	return &harness{n: n, tel: tel, logs: logs}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/genai"
 )
 
 // The attributes a non-canonical record may carry each field under, in order
@@ -19,8 +20,7 @@ import (
 // spanevents connector reads too come from internal/event. README.md has the
 // same table.
 var (
-	idKeys             = []string{event.AttrID, "id"}
-	conversationIDKeys = event.ConversationIDAliases
+	idKeys = []string{event.AttrID, "id"}
 	// The record's EventName field ranks between these two lists.
 	eventNameKeys         = event.EventNameAliases
 	eventNameFallbackKeys = []string{event.OperationNameAlias}
@@ -35,7 +35,7 @@ var (
 var fieldAliases = func() map[string]bool {
 	m := map[string]bool{}
 	for _, keys := range [][]string{
-		idKeys, conversationIDKeys, eventNameKeys, eventNameFallbackKeys,
+		idKeys, event.ConversationIDAliases, eventNameKeys, eventNameFallbackKeys,
 		inputKeys, outputKeys, latencyKeys, errorKeys,
 	} {
 		for _, k := range keys {
@@ -88,13 +88,38 @@ func stringField(field, key string, v pcommon.Value) (string, *event.ValidationE
 	return v.Str(), nil
 }
 
-// textField renders input and output: strings as they are, structured GenAI
-// messages (maps, slices) as JSON.
+// messageField renders input and output from the attribute key: the
+// conventions' messages as readable text, anything else as textField does.
+func messageField(key string, v pcommon.Value) string {
+	if genai.IsMessagesKey(key) {
+		if text, ok := genai.MessagesText(v); ok {
+			return text
+		}
+	}
+	return textField(v)
+}
+
+// textField renders a text field: strings as they are, structured values
+// (maps, slices) as JSON.
 func textField(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
 	return v.AsString()
+}
+
+// isGenAI reports a record of a GenAI call: a GenAI event name, or the
+// operation name or the provider of the GenAI conventions.
+func isGenAI(lr plog.LogRecord) bool {
+	if genai.IsGenAIEvent(lr.EventName()) {
+		return true
+	}
+	for _, k := range [...]string{genai.AttrOperationName, genai.AttrProviderName, genai.AttrSystem} {
+		if _, ok := lr.Attributes().Get(k); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // convert turns a record that is not canonical into a create operation,
@@ -114,17 +139,24 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 		op.ID = id
 	}
 
-	k, v, ok := r.first(conversationIDKeys)
+	genAI := isGenAI(lr)
+	var resourceUsed string
+	k, v, ok := r.first(n.conversation.Keys)
 	if !ok {
 		res := recordView{attrs: resource}
-		k, v, ok = res.first(conversationIDKeys)
+		k, v, ok = res.first(n.conversation.Keys)
+		resourceUsed = k
 	}
-	if ok {
+	switch {
+	case ok:
 		id, err := stringField("conversation_id", k, v)
 		if err != nil {
 			return conversion{}, err
 		}
 		op.ConversationID = id
+	case n.conversation.FallBack(genAI):
+		// "" for a record without trace context: Validate refuses it.
+		op.ConversationID = lr.TraceID().String()
 	}
 
 	if k, v, ok := r.first(eventNameKeys); ok {
@@ -133,6 +165,10 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 			return conversion{}, err
 		}
 		op.Name = name
+	} else if v, ok := r.attrs.Get(event.OperationNameAlias); ok && genAI && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		// A GenAI record is named by its operation (chat), like the event of
+		// its span, not by the convention's record name.
+		op.Name = v.Str()
 	} else if name := lr.EventName(); name != "" {
 		op.Name = name
 	} else if k, v, ok := r.first(eventNameFallbackKeys); ok {
@@ -143,11 +179,23 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 		op.Name = name
 	}
 
-	if _, v, ok := r.first(inputKeys); ok {
-		op.Input = textField(v)
+	if k, v, ok := r.first(inputKeys); ok {
+		op.Input = messageField(k, v)
 	}
-	if _, v, ok := r.first(outputKeys); ok {
-		op.Output = textField(v)
+	if k, v, ok := r.first(outputKeys); ok {
+		op.Output = messageField(k, v)
+	}
+	// Structured messages keep their raw form among the attributes.
+	r.used = slices.DeleteFunc(r.used, func(k string) bool {
+		return k == genai.AttrInputMessages || k == genai.AttrOutputMessages
+	})
+	_, genUsed := genai.ReadGeneration(r.attrs, &op.Generation)
+	r.used = append(r.used, genUsed...)
+	if !lr.TraceID().IsEmpty() {
+		op.TraceID = lr.TraceID().String()
+	}
+	if !lr.SpanID().IsEmpty() {
+		op.SpanID = lr.SpanID().String()
 	}
 
 	if k, v, ok := r.first(latencyKeys); ok {
@@ -161,6 +209,7 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 		}
 	}
 
+	bodyUsed := false
 	if _, v, ok := r.first(errorKeys); ok {
 		switch v.Type() {
 		case pcommon.ValueTypeBool:
@@ -175,6 +224,7 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 		op.Error = "error"
 		if body := lr.Body(); body.Type() == pcommon.ValueTypeStr && body.Str() != "" {
 			op.Error = body.Str()
+			bodyUsed = true
 		}
 	}
 
@@ -188,7 +238,7 @@ func (n *normalizer) convert(lr plog.LogRecord, resource pcommon.Map, now time.T
 	}
 
 	var omitted int
-	op.Attributes, omitted = n.extraAttributes(&r, lr)
+	op.Attributes, omitted = n.extraAttributes(&r, lr, resource, resourceUsed, bodyUsed)
 
 	if op.ID == "" {
 		id, err := n.newID()
@@ -216,36 +266,63 @@ func isErrorSeverity(lr plog.LogRecord) bool {
 	return false
 }
 
-// extraAttributes keeps the record's string attributes that did not become a
-// field, and adds the record's trace context as trace_id and span_id (the
+// bodyAttribute is the attribute key of a record's body when it did not
+// become a field.
+const bodyAttribute = "body"
+
+// extraAttributes keeps what the record carries beyond the event's fields:
+// its attributes of every type (rendered as strings, arrays and maps as
+// JSON) that did not become a field, its body (as "body") unless it became
+// the error, and its resource's attributes that the record does not
+// override; it adds the record's trace context as trace_id and span_id (the
 // attributes the spanevents connector gives the event of a span). A field
 // alias without a value (an empty string) is the field's "no value", not an
 // extra. Those the limits forbid are left out rather than costing the whole
 // event: an empty or too long key, a too long or invalid value, and those
-// beyond MaxAttributes, where trace_id and span_id come first and the
-// record's attributes follow in key order.
-func (n *normalizer) extraAttributes(r *recordView, lr plog.LogRecord) ([]event.Attribute, int) {
+// beyond MaxAttributes, where trace_id and span_id come first, then the
+// record's attributes in key order, then the resource's.
+func (n *normalizer) extraAttributes(r *recordView, lr plog.LogRecord, resource pcommon.Map, resourceUsed string, bodyUsed bool) ([]event.Attribute, int) {
 	var (
 		traceID, spanID = lr.TraceID(), lr.SpanID()
-		attrs           []event.Attribute
+		attrs, resAttrs []event.Attribute
 		omitted         int
+		seen            = make(map[string]bool, r.attrs.Len()+2)
 	)
-	r.attrs.Range(func(k string, v pcommon.Value) bool {
+	keep := func(dst *[]event.Attribute, k string, v pcommon.Value) {
 		switch {
-		case v.Type() != pcommon.ValueTypeStr, slices.Contains(r.used, k):
-			// Not text, or the source of a field.
-		case v.Str() == "" && fieldAliases[k]:
+		case seen[k]:
+		case v.Type() == pcommon.ValueTypeEmpty, slices.Contains(r.used, k):
+			// No value, or the source of a field.
+		case v.Type() == pcommon.ValueTypeStr && v.Str() == "" && fieldAliases[k]:
 			// A field's "no value".
 		// The record's own trace context replaces an attribute of its key.
 		case k == event.TraceIDAttribute && !traceID.IsEmpty(), k == event.SpanIDAttribute && !spanID.IsEmpty():
-		case !n.validAttribute(k, v.Str()):
-			omitted++
 		default:
-			attrs = append(attrs, event.Attribute{Key: k, Value: v.Str()})
+			seen[k] = true
+			value := v.AsString() // a string as it is, others as JSON
+			if !n.validAttribute(k, value) {
+				omitted++
+				return
+			}
+			*dst = append(*dst, event.Attribute{Key: k, Value: value})
+		}
+	}
+	r.attrs.Range(func(k string, v pcommon.Value) bool {
+		keep(&attrs, k, v)
+		return true
+	})
+	if body := lr.Body(); !bodyUsed && event.Present(body) {
+		keep(&attrs, bodyAttribute, body)
+	}
+	resource.Range(func(k string, v pcommon.Value) bool {
+		if k != resourceUsed {
+			keep(&resAttrs, k, v)
 		}
 		return true
 	})
 	event.SortAttributes(attrs)
+	event.SortAttributes(resAttrs)
+	attrs = append(attrs, resAttrs...)
 
 	kept := make([]event.Attribute, 0, min(len(attrs)+2, n.limits.MaxAttributes))
 	for _, a := range [...]event.Attribute{

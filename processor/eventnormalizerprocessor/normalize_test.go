@@ -47,8 +47,9 @@ func TestConvert(t *testing.T) {
 			wantID: "my-id",
 			want: event.Event{
 				ConversationID: "conv_001", Name: "event_a", Input: "Hello", Output: "Hi there", LatencyMs: 150.5,
-				// error "" is no error, not an attribute; the int attribute is not a string.
-				Attributes: attrs("model", "gpt-x"),
+				// error "" is no error, not an attribute; an attribute of
+				// any type is kept, as a string.
+				Attributes: attrs("model", "gpt-x", "tokens", "12"),
 			},
 		},
 		{
@@ -66,10 +67,13 @@ func TestConvert(t *testing.T) {
 			wantID: "e2",
 			want: event.Event{
 				ConversationID: "conv_2", Name: "chat",
-				Input:     `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
-				Output:    `[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]`,
+				Input: "hi", Output: "hello",
 				LatencyMs: 42, Error: "timeout",
-				Attributes: attrs("gen_ai.request.model", "m1"),
+				Attributes: attrs(
+					"gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
+					"gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]`,
+				),
+				Generation: event.Generation{Model: "m1", Operation: "chat"},
 			},
 		},
 		{
@@ -82,7 +86,7 @@ func TestConvert(t *testing.T) {
 			want: event.Event{ConversationID: "s3", Name: "ev3", Input: "p", Output: "c", LatencyMs: 7.25, Error: "boom"},
 		},
 		{
-			name: "structured GenAI messages are rendered as JSON",
+			name: "structured GenAI messages are rendered as text",
 			record: withAttrs(map[string]any{
 				"conversation_id": "c", "event_name": "chat",
 				"gen_ai.input.messages": []any{map[string]any{
@@ -92,8 +96,22 @@ func TestConvert(t *testing.T) {
 			}),
 			want: event.Event{
 				ConversationID: "c", Name: "chat",
-				Input:  `[{"parts":[{"content":"hi","type":"text"}],"role":"user"}]`,
-				Output: `{"content":"hello","role":"assistant"}`,
+				Input: "hi", Output: "hello",
+				Attributes: attrs(
+					"gen_ai.input.messages", `[{"parts":[{"content":"hi","type":"text"}],"role":"user"}]`,
+					"gen_ai.output.messages", `{"content":"hello","role":"assistant"}`,
+				),
+			},
+		},
+		{
+			name: "the event API's input is text as it is, even when it looks like a message",
+			record: withAttrs(map[string]any{
+				"conversation_id": "c", "event_name": "n",
+				"input": `{"role":"user","content":"x"}`, "gen_ai.completion": `[{"role":"assistant","content":"y"}]`,
+			}),
+			want: event.Event{
+				ConversationID: "c", Name: "n",
+				Input: `{"role":"user","content":"x"}`, Output: `[{"role":"assistant","content":"y"}]`,
 			},
 		},
 		{
@@ -102,9 +120,10 @@ func TestConvert(t *testing.T) {
 				withAttrs(map[string]any{"conversation_id": "c", "gen_ai.operation.name": "chat"})(lr)
 				lr.SetEventName("gen_ai.client.inference.operation.details")
 			},
+			// A GenAI record is named by its operation.
 			want: event.Event{
-				ConversationID: "c", Name: "gen_ai.client.inference.operation.details",
-				Attributes: attrs("gen_ai.operation.name", "chat"),
+				ConversationID: "c", Name: "chat",
+				Generation: event.Generation{Operation: "chat"},
 			},
 		},
 		{
@@ -122,7 +141,8 @@ func TestConvert(t *testing.T) {
 			}),
 			want: event.Event{
 				ConversationID: "c", Name: "first",
-				Attributes: attrs("event.name", "second", "gen_ai.operation.name", "third"),
+				Attributes: attrs("event.name", "second"),
+				Generation: event.Generation{Operation: "third"},
 			},
 		},
 		{
@@ -141,13 +161,13 @@ func TestConvert(t *testing.T) {
 			name:     "conversation from the resource",
 			resource: map[string]any{"gen_ai.conversation.id": "from_resource", "service.name": "svc"},
 			record:   withAttrs(map[string]any{"event_name": "n"}),
-			want:     event.Event{ConversationID: "from_resource", Name: "n"},
+			want:     event.Event{ConversationID: "from_resource", Name: "n", Attributes: attrs("service.name", "svc")},
 		},
 		{
 			name:     "record conversation beats the resource",
 			resource: map[string]any{"conversation_id": "from_resource"},
 			record:   withAttrs(map[string]any{"session.id": "from_record", "event_name": "n"}),
-			want:     event.Event{ConversationID: "from_record", Name: "n"},
+			want:     event.Event{ConversationID: "from_record", Name: "n", Attributes: attrs("conversation_id", "from_resource")},
 		},
 		{
 			name:   "an empty string counts as absent",
@@ -261,7 +281,7 @@ func TestConvert(t *testing.T) {
 				lr.SetSeverityText("error")
 				lr.Body().SetEmptyMap().PutStr("msg", "structured")
 			},
-			want: event.Event{ConversationID: "c", Name: "n", Error: "error"},
+			want: event.Event{ConversationID: "c", Name: "n", Error: "error", Attributes: attrs("body", `{"msg":"structured"}`)},
 		},
 		{
 			name: "error attribute beats the severity",
@@ -270,7 +290,7 @@ func TestConvert(t *testing.T) {
 				lr.SetSeverityNumber(plog.SeverityNumberError)
 				lr.Body().SetStr("body")
 			},
-			want: event.Event{ConversationID: "c", Name: "n", Error: "rate limited"},
+			want: event.Event{ConversationID: "c", Name: "n", Error: "rate limited", Attributes: attrs("body", "body")},
 		},
 		{
 			name: "WARN severity is no error",
@@ -279,7 +299,8 @@ func TestConvert(t *testing.T) {
 				lr.SetSeverityNumber(plog.SeverityNumberWarn4)
 				lr.Body().SetStr("careful")
 			},
-			want: event.Event{ConversationID: "c", Name: "n"},
+			// The body of a record that is no error is kept.
+			want: event.Event{ConversationID: "c", Name: "n", Attributes: attrs("body", "careful")},
 		},
 		{
 			name:   "error flag true",
@@ -358,6 +379,13 @@ func TestConvert(t *testing.T) {
 			}
 			if want.Attributes == nil {
 				want.Attributes = []event.Attribute{}
+			}
+			// The record's trace context links the event to its span.
+			if !sent.TraceID().IsEmpty() {
+				want.TraceID = sent.TraceID().String()
+			}
+			if !sent.SpanID().IsEmpty() {
+				want.SpanID = sent.SpanID().String()
 			}
 			assert.Equal(t, want, op.Event)
 

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -26,20 +27,25 @@ var (
 	outcomePassed    = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "passed")))
 	outcomeConverted = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "converted")))
 	outcomeDropped   = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "dropped")))
+	outcomeMerged    = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "merged")))
+	omittedLimits    = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "limits")))
+	omittedMerged    = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "merged")))
 )
 
 type normalizer struct {
-	limits  event.Limits
-	buckets int
-	clock   *event.Clock
-	logger  *zap.Logger
-	drops   *droplog.Log
-	now     func() time.Time
-	newID   func() (string, error)
+	limits       event.Limits
+	buckets      int
+	conversation event.ConversationConfig
+	clock        *event.Clock
+	logger       *zap.Logger
+	drops        *droplog.Log
+	now          func() time.Time
+	newID        func() (string, error)
 
-	records metric.Int64Counter
-	dropped metric.Int64Counter
-	omitted metric.Int64Counter
+	records    metric.Int64Counter
+	dropped    metric.Int64Counter
+	omitted    metric.Int64Counter
+	dataPoints metric.Int64Counter
 }
 
 func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, error) {
@@ -57,22 +63,30 @@ func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, e
 		return nil, err
 	}
 	omitted, err := meter.Int64Counter("otelcol_events_normalizer_omitted_attributes",
-		metric.WithDescription("String attributes of converted records left out of the event because they break the limits."),
+		metric.WithDescription("Attributes of converted records left out of the event, by reason (limits, merged)."),
 		metric.WithUnit("{attribute}"))
 	if err != nil {
 		return nil, err
 	}
+	dataPoints, err := meter.Int64Counter("otelcol_events_normalizer_dropped_data_points",
+		metric.WithDescription("Metric data points received and dropped: events are not made from metrics."),
+		metric.WithUnit("{datapoint}"))
+	if err != nil {
+		return nil, err
+	}
 	return &normalizer{
-		limits:  cfg.Limits,
-		buckets: cfg.PartitionBuckets,
-		clock:   event.NewClock(),
-		logger:  set.Logger,
-		drops:   droplog.New(set.Logger, "dropped log records that cannot become events"),
-		now:     time.Now,
-		newID:   newEventID,
-		records: records,
-		dropped: dropped,
-		omitted: omitted,
+		conversation: cfg.ConversationID,
+		dataPoints:   dataPoints,
+		limits:       cfg.Limits,
+		buckets:      cfg.PartitionBuckets,
+		clock:        event.NewClock(),
+		logger:       set.Logger,
+		drops:        droplog.New(set.Logger, "dropped log records that cannot become events"),
+		now:          time.Now,
+		newID:        newEventID,
+		records:      records,
+		dropped:      dropped,
+		omitted:      omitted,
 	}, nil
 }
 
@@ -116,6 +130,7 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		example  error
 		omitted  int
 		nConvert int
+		calls    callRecords
 	)
 	drop := func(reason string, err error) {
 		if reasons == nil {
@@ -149,6 +164,9 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 					out = append(out, accepted{record: lr, op: op})
 					continue
 				}
+				if calls.add(lr) {
+					continue
+				}
 				conv, err := n.convert(lr, rl.Resource().Attributes(), now)
 				if err != nil {
 					var verr *event.ValidationError
@@ -166,7 +184,36 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		}
 	}
 
-	n.count(ctx, len(out)-nConvert, nConvert, omitted, reasons)
+	// The records of one LLM call become one update of its span's event.
+	merged, mergedOmitted, mergeOps := 0, 0, 0
+	for _, call := range calls.order {
+		recs := calls.bySpan[call]
+		merged += len(recs)
+		op, ignored := mergeCall(call, recs)
+		mergedOmitted += ignored
+		if op.Set == 0 {
+			continue
+		}
+		if verr := n.limits.Validate(&op); verr != nil {
+			// Every record of the call is dropped with it.
+			for range recs {
+				drop(dropReason(verr), verr)
+			}
+			merged -= len(recs)
+			continue
+		}
+		op.Version = n.clock.Next()
+		out = append(out, accepted{record: recs[0], op: op, converted: true})
+		mergeOps++
+	}
+
+	n.count(ctx, len(out)-nConvert-mergeOps, nConvert, omitted, reasons)
+	if merged > 0 {
+		n.records.Add(ctx, int64(merged), outcomeMerged)
+	}
+	if mergedOmitted > 0 {
+		n.omitted.Add(ctx, int64(mergedOmitted), omittedMerged)
+	}
 	if len(reasons) > 0 {
 		n.drops.Add(now, reasons, example)
 	}
@@ -199,7 +246,7 @@ func (n *normalizer) count(ctx context.Context, passed, converted, omitted int, 
 		n.records.Add(ctx, int64(converted), outcomeConverted)
 	}
 	if omitted > 0 {
-		n.omitted.Add(ctx, int64(omitted))
+		n.omitted.Add(ctx, int64(omitted), omittedLimits)
 	}
 	dropped := 0
 	for reason, c := range reasons {
@@ -217,4 +264,12 @@ func (n *normalizer) count(ctx context.Context, passed, converted, omitted int, 
 func dropReason(err *event.ValidationError) string {
 	field, _, _ := strings.Cut(err.Field, ".")
 	return err.Code + ":" + field
+}
+
+// processMetrics counts the data points of a metrics batch and drops it.
+func (n *normalizer) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	if points := md.DataPointCount(); points > 0 {
+		n.dataPoints.Add(ctx, int64(points))
+	}
+	return md, processorhelper.ErrSkipProcessingData
 }

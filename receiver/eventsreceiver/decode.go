@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,20 @@ type body struct {
 	Error          *string            `json:"error"`
 	Timestamp      *timestamp         `json:"timestamp"`
 	Attributes     *map[string]string `json:"attributes"`
+	// The LLM call fields (optional). scanBody does not know them: a body
+	// that has any goes through encoding/json.
+	Model               *string  `json:"model"`
+	Provider            *string  `json:"provider"`
+	Operation           *string  `json:"operation"`
+	InputTokens         *uint64  `json:"input_tokens"`
+	OutputTokens        *uint64  `json:"output_tokens"`
+	CacheReadTokens     *uint64  `json:"cache_read_tokens"`
+	CacheCreationTokens *uint64  `json:"cache_creation_tokens"`
+	ReasoningTokens     *uint64  `json:"reasoning_tokens"`
+	TimeToFirstToken    *float64 `json:"time_to_first_token"`
+	FinishReason        *string  `json:"finish_reason"`
+	TraceID             *string  `json:"trace_id"`
+	SpanID              *string  `json:"span_id"`
 }
 
 // timestamp accepts RFC 3339 strings and epoch milliseconds.
@@ -115,6 +130,18 @@ func decodeBodyJSON(data []byte) (*body, *requestError) {
 	return &b, nil
 }
 
+// bodyKeys are the JSON names of body's fields, exactly as spelled.
+var bodyKeys = func() map[string]struct{} {
+	t := reflect.TypeFor[body]()
+	keys := make(map[string]struct{}, t.NumField())
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys[name] = struct{}{}
+		}
+	}
+	return keys
+}()
+
 // checkKeys rejects what encoding/json lets through silently in a body it
 // decoded: a key spelled in another case (it matches field names without
 // regard to case, so "Event_Name" would set event_name), a repeated key (it
@@ -134,7 +161,7 @@ func checkKeys(data []byte) *requestError {
 			return nil
 		}
 		key, _ := tok.(string)
-		if _, known := bodyFieldIndex(key); !known {
+		if _, known := bodyKeys[key]; !known {
 			return badRequest(event.CodeUnknownField, "unknown field %q (field names are lower case)", key)
 		}
 		if _, dup := seen[key]; dup {
@@ -218,6 +245,8 @@ func jsonTypeName(goType string) string {
 		return "a string"
 	case "float64":
 		return "a number"
+	case "uint64":
+		return "a non-negative integer"
 	case "map[string]string":
 		return "an object of strings"
 	case "eventsreceiver.timestamp":
@@ -276,6 +305,27 @@ func toOperation(b *body, op event.Op, pathID string, now time.Time) (event.Oper
 	if b.Latency != nil {
 		o.LatencyMs = *b.Latency
 		o.Set = o.Set.With(event.FieldLatency)
+	}
+	setStr(event.FieldModel, &o.Model, b.Model)
+	setStr(event.FieldProvider, &o.Provider, b.Provider)
+	setStr(event.FieldOperation, &o.Operation, b.Operation)
+	setStr(event.FieldFinishReason, &o.FinishReason, b.FinishReason)
+	setStr(event.FieldTraceID, &o.TraceID, b.TraceID)
+	setStr(event.FieldSpanID, &o.SpanID, b.SpanID)
+	setCount := func(f event.Field, dst *uint64, src *uint64) {
+		if src != nil {
+			*dst = *src
+			o.Set = o.Set.With(f)
+		}
+	}
+	setCount(event.FieldInputTokens, &o.InputTokens, b.InputTokens)
+	setCount(event.FieldOutputTokens, &o.OutputTokens, b.OutputTokens)
+	setCount(event.FieldCacheReadTokens, &o.CacheReadTokens, b.CacheReadTokens)
+	setCount(event.FieldCacheCreationTokens, &o.CacheCreationTokens, b.CacheCreationTokens)
+	setCount(event.FieldReasoningTokens, &o.ReasoningTokens, b.ReasoningTokens)
+	if b.TimeToFirstToken != nil {
+		o.TimeToFirstTokenMs = *b.TimeToFirstToken
+		o.Set = o.Set.With(event.FieldTimeToFirstToken)
 	}
 	if b.Attributes != nil {
 		o.Attributes = make([]event.Attribute, 0, len(*b.Attributes))

@@ -19,6 +19,8 @@ func FuzzDecodeBody(f *testing.F) {
 		`{"id":"x","conversation_id":"c","event_name":"n","timestamp":1767323045678,"attributes":{"a":"b"}}`,
 		`{"conversation_id":"c","event_name":"n","timestamp":"2026-01-02T03:04:05Z","latency":-0}`,
 		`{"error":"timeout"}`, `[]`, `null`, `{"latency":1e308}`, "{\"input\":\"\\ud800\"}",
+		`{"conversation_id":"c","event_name":"chat","model":"gpt-4o","input_tokens":11,"output_tokens":18446744073709551616,"time_to_first_token":1.5,"trace_id":"0af7651916cd43dd8448eb211c80319c"}`,
+		`{"output_tokens":-1}`, `{"cache_read_tokens":1.0}`, `{"cost":1}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -159,6 +159,34 @@ func TestCreateWithClientFields(t *testing.T) {
 	}
 }
 
+func TestCreateWithGenerationFields(t *testing.T) {
+	t.Parallel()
+	sink := new(consumertest.LogsSink)
+	r := newTestReceiver(t, sink)
+	body := `{"id":"llm-1","conversation_id":"c","event_name":"chat","model":"gpt-4o-mini","provider":"openai",` +
+		`"operation":"chat","input_tokens":11,"output_tokens":7,"cache_read_tokens":3,"cache_creation_tokens":2,` +
+		`"reasoning_tokens":1,"time_to_first_token":120.5,"finish_reason":"stop",` +
+		`"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331"}`
+	if resp := do(t, r, http.MethodPost, "/event/", "application/json", []byte(body)); resp.status != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", resp.status, resp.body)
+	}
+	if resp := do(t, r, http.MethodPut, "/event/llm-1", "application/json", []byte(`{"output_tokens":9}`)); resp.status != http.StatusAccepted {
+		t.Fatalf("PUT: %d %v", resp.status, resp.body)
+	}
+	ops := operations(t, sink)
+	want := event.Generation{
+		Model: "gpt-4o-mini", Provider: "openai", Operation: "chat", InputTokens: 11, OutputTokens: 7,
+		CacheReadTokens: 3, CacheCreationTokens: 2, ReasoningTokens: 1, TimeToFirstTokenMs: 120.5,
+		FinishReason: "stop", TraceID: "0af7651916cd43dd8448eb211c80319c", SpanID: "b7ad6b7169203331",
+	}
+	if len(ops) != 2 || ops[0].Generation != want {
+		t.Fatalf("create = %+v, want %+v", ops[0].Generation, want)
+	}
+	if up := ops[1]; up.Set != event.Fields(0).With(event.FieldOutputTokens) || up.OutputTokens != 9 {
+		t.Fatalf("update = set %b %+v", up.Set, up.Generation)
+	}
+}
+
 func TestValidation(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("x", 129)
@@ -191,6 +219,12 @@ func TestValidation(t *testing.T) {
 		{"empty attribute key", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","attributes":{"":"v"}}`, 400, "invalid_field"},
 		{"input over 1 MiB", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input":"` + strings.Repeat("x", 1<<20+1) + `"}`, 400, "invalid_field"},
 		{"unknown field", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","colour":"red"}`, 400, "unknown_field"},
+		{"negative tokens", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","input_tokens":-1}`, 400, "invalid_field"},
+		{"fractional tokens", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","output_tokens":1.5}`, 400, "invalid_field"},
+		{"tokens as a string", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","cache_read_tokens":"3"}`, 400, "invalid_field"},
+		{"negative time to first token", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","time_to_first_token":-0.5}`, 400, "invalid_field"},
+		{"malformed trace id", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","trace_id":"xyz"}`, 400, "invalid_field"},
+		{"cost is computed, not sent", "POST", "/event/", "application/json", `{"conversation_id":"c","event_name":"a","cost":1}`, 400, "unknown_field"},
 		{"op outside batch", "POST", "/event/", "application/json", `{"op":"create","conversation_id":"c","event_name":"a"}`, 400, "unknown_field"},
 		{"malformed json", "POST", "/event/", "application/json", `{"conversation_id":`, 400, "invalid_json"},
 		{"not an object", "POST", "/event/", "application/json", `[1,2]`, 400, "invalid_json"},

@@ -209,7 +209,7 @@ func sendLogs(t *testing.T, newExporter func() (sdklog.Exporter, error), p strin
 			attribute.String("output", "Hi there!"),
 			attribute.Float64("latency", 150.5),
 			attribute.String("gen_ai.request.model", "gpt-x"),
-			// Not a string: not an event attribute.
+			// The model and the token count are fields.
 			attribute.Int("gen_ai.usage.input_tokens", 12)),
 		// Cannot become an event: no conversation on the record or the
 		// resource. It sits between two valid records of one batch.
@@ -217,8 +217,9 @@ func sendLogs(t *testing.T, newExporter func() (sdklog.Exporter, error), p strin
 			attribute.String("event.id", orphan),
 			attribute.String("event_name", "orphan"),
 			attribute.String("input", "nobody's")),
-		// The GenAI conventions; structured messages become JSON. The
-		// session.id not used for the conversation stays an attribute.
+		// The GenAI conventions; structured messages become text and keep
+		// their structure among the attributes. The session.id not used for
+		// the conversation stays an attribute.
 		logRecord(ts(2), "", otellog.SeverityWarn, "",
 			attribute.String("id", p+"-2"),
 			attribute.String("gen_ai.conversation.id", convA),
@@ -232,12 +233,16 @@ func sendLogs(t *testing.T, newExporter func() (sdklog.Exporter, error), p strin
 	})
 	e1 := event(p+"-1", convA, "llm_call", ts(0))
 	e1.Input, e1.Output, e1.Latency = "Hello, world!", "Hi there!", 150.5
-	e1.Attributes = map[string]string{"gen_ai.request.model": "gpt-x"}
+	e1.Model, e1.InputTokens = "gpt-x", 12
+	// The resource's attributes are kept.
+	e1.Attributes = map[string]string{"service.name": "e2e-otlp"}
 	e2 := event(p+"-2", convA, "chat", ts(2))
-	e2.Input, e2.Output = mustJSON(t, inputMessages), mustJSON(t, outputMessages)
+	e2.Input, e2.Output = "What is 2+2?", "4"
 	e2.Latency, e2.Error = 812, "rate_limit_exceeded"
-	e2.Attributes = map[string]string{"session.id": p + "-session", "gen_ai.provider.name": "openai"}
-	wants = append(wants, wantEvent{Event: e1}, wantEvent{Event: e2, jsonInput: true, jsonOutput: true})
+	e2.Operation, e2.Provider = "chat", "openai"
+	e2.Attributes = map[string]string{"session.id": p + "-session", "service.name": "e2e-otlp",
+		"gen_ai.input.messages": mustJSON(t, inputMessages), "gen_ai.output.messages": mustJSON(t, outputMessages)}
+	wants = append(wants, wantEvent{Event: e1}, wantEvent{Event: e2})
 
 	// A resource that names the conversation (session.id): the fallback for
 	// records without one.
@@ -248,8 +253,8 @@ func sendLogs(t *testing.T, newExporter func() (sdklog.Exporter, error), p strin
 			attribute.String("gen_ai.prompt", "rate this answer"),
 			attribute.String("gen_ai.completion", "2 stars"),
 			attribute.Float64("duration_ms", 3.25)),
-		// event.name wins over gen_ai.operation.name, which stays an
-		// attribute; the error from exception.message.
+		// event.name wins over gen_ai.operation.name, which is the
+		// operation; the error from exception.message.
 		logRecord(ts(4), "", otellog.SeverityInfo, "",
 			attribute.String("event.id", p+"-4"),
 			attribute.String("event.name", "retrieval"),
@@ -258,9 +263,10 @@ func sendLogs(t *testing.T, newExporter func() (sdklog.Exporter, error), p strin
 	})
 	e3 := event("", convB, "user_feedback", ts(3))
 	e3.Input, e3.Output, e3.Latency, e3.Error = "rate this answer", "2 stars", 3.25, "thumbs down"
+	e3.Attributes = map[string]string{"service.name": "e2e-otlp"}
 	e4 := event(p+"-4", convB, "retrieval", ts(4))
-	e4.Error = "index unavailable"
-	e4.Attributes = map[string]string{"gen_ai.operation.name": "embeddings"}
+	e4.Error, e4.Operation = "index unavailable", "embeddings"
+	e4.Attributes = map[string]string{"service.name": "e2e-otlp"}
 	wants = append(wants, wantEvent{Event: e3, anyID: true}, wantEvent{Event: e4})
 
 	if plain+withSession != 5 {
@@ -340,6 +346,7 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 			Latency:    float64(end.Sub(start).Nanoseconds()) / 1e6,
 			Timestamp:  start.Format(apiTimestamp),
 			Attributes: attrs,
+			TraceID:    sc.TraceID().String(), SpanID: sc.SpanID().String(),
 		}})
 		return &wants[len(wants)-1]
 	}
@@ -352,7 +359,8 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	root.SetStatus(codes.Ok, "")
 
 	// The model call: structured messages in the attributes and in the
-	// inference details event, token counts copied as text.
+	// inference details event (rendered as text, the attribute kept as it
+	// was), the model and the token count as fields.
 	_, chat := tracer.Start(ctx0, "chat gpt-x", trace.WithTimestamp(at(10_000)), trace.WithAttributes(
 		attribute.String("gen_ai.conversation.id", convC),
 		attribute.String("gen_ai.operation.name", "chat"),
@@ -362,8 +370,9 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	chat.AddEvent("gen_ai.client.inference.operation.details", trace.WithTimestamp(at(822_000)),
 		trace.WithAttributes(attribute.KeyValue{Key: "gen_ai.output.messages", Value: attrValue(outputMessages)}))
 	chat.End(trace.WithTimestamp(at(822_500)))
-	w := expect(chat, convC, "chat", at(10_000), at(822_500), map[string]string{"gen_ai.request.model": "gpt-x", "gen_ai.usage.input_tokens": "12"})
-	w.Input, w.Output, w.jsonInput, w.jsonOutput = mustJSON(t, inputMessages), mustJSON(t, outputMessages), true, true
+	w := expect(chat, convC, "chat", at(10_000), at(822_500), map[string]string{"gen_ai.input.messages": mustJSON(t, inputMessages)})
+	w.Input, w.Output = "Weather in Paris?", "Sunny, 21°C"
+	w.Model, w.InputTokens, w.Operation = "gpt-x", 12, "chat"
 
 	// A tool call in the conversation of session.id, named by its span
 	// name; status Error with a message and an exception event: the
@@ -374,11 +383,13 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	tool.RecordError(errors.New("upstream answered 429"), trace.WithTimestamp(at(1_900_000)))
 	tool.SetStatus(codes.Error, "rate limited")
 	tool.End(trace.WithTimestamp(at(1_900_250)))
-	w = expect(tool, convC, "execute_tool get_weather", at(900_000), at(1_900_250), nil)
+	// The class of a recorded exception is kept.
+	goError := map[string]string{"exception.type": "*errors.errorString"}
+	w = expect(tool, convC, "execute_tool get_weather", at(900_000), at(1_900_250), goError)
 	w.Input, w.Error = "get_weather(Paris)", "rate limited"
 
 	root.End(trace.WithTimestamp(at(2_000_000)))
-	expect(root, convC, "invoke_agent", at(0), at(2_000_000), nil)
+	expect(root, convC, "invoke_agent", at(0), at(2_000_000), goError).Operation = "invoke_agent"
 
 	// Another conversation (conversation_id), the event id from event.id,
 	// status Error without a message: the exception's message.
@@ -390,8 +401,8 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 	emb.RecordError(errors.New("quota exceeded"), trace.WithTimestamp(at(3_006_000)))
 	emb.SetStatus(codes.Error, "")
 	emb.End(trace.WithTimestamp(at(3_007_000)))
-	w = expect(emb, convD, "embeddings", at(3_000_000), at(3_007_000), nil)
-	w.ID, w.Input, w.Error = p+"-emb", "embed me", "quota exceeded"
+	w = expect(emb, convD, "embeddings", at(3_000_000), at(3_007_000), goError)
+	w.ID, w.Input, w.Error, w.Operation = p+"-emb", "embed me", "quota exceeded", "embeddings"
 
 	// Status unset with an exception event: the exception's message.
 	_, retrieve := tracer.Start(ctx, "retrieve", trace.WithTimestamp(at(4_000_000)), trace.WithAttributes(
@@ -399,7 +410,7 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 		attribute.String("gen_ai.completion", "3 documents")))
 	retrieve.RecordError(errors.New("index unavailable"), trace.WithTimestamp(at(4_000_400)))
 	retrieve.End(trace.WithTimestamp(at(4_000_500)))
-	w = expect(retrieve, convD, "retrieve", at(4_000_000), at(4_000_500), nil)
+	w = expect(retrieve, convD, "retrieve", at(4_000_000), at(4_000_500), goError)
 	w.Output, w.Error = "3 documents", "index unavailable"
 
 	// Outside any conversation: dropped by the connector.
@@ -505,6 +516,12 @@ func diffEvent(t *testing.T, got httpapi.Event, w wantEvent) string {
 	check("latency", got.Latency, w.Latency)
 	check("error", got.Error, w.Error)
 	check("timestamp", got.Timestamp, w.Timestamp)
+	check("model", got.Model, w.Model)
+	check("provider", got.Provider, w.Provider)
+	check("operation", got.Operation, w.Operation)
+	check("input_tokens", got.InputTokens, w.InputTokens)
+	check("trace_id", got.TraceID, w.TraceID)
+	check("span_id", got.SpanID, w.SpanID)
 	if len(got.Attributes) != 0 || len(w.Attributes) != 0 {
 		check("attributes", got.Attributes, w.Attributes)
 	}

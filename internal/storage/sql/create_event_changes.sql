@@ -33,6 +33,26 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_changes
     prev_event_name      String,
     prev_ts_ms           Int64,
     prev_latency         Float64,
-    prev_is_error        UInt8
+    prev_is_error        UInt8,
+    model                 String,
+    provider              String,
+    operation             String,
+    input_tokens          UInt64,
+    output_tokens         UInt64,
+    cache_read_tokens     UInt64,
+    cache_creation_tokens UInt64,
+    reasoning_tokens      UInt64,
+    time_to_first_token   Float64,
+    finish_reason         String,
+    cost                  Float64,
+    trace_id              String,
+    span_id               String,
+    prev_model                 String,
+    prev_input_tokens          UInt64,
+    prev_output_tokens         UInt64,
+    prev_cache_read_tokens     UInt64,
+    prev_cache_creation_tokens UInt64,
+    prev_reasoning_tokens      UInt64,
+    prev_cost                  Float64
 )
 ENGINE = Null

@@ -22,6 +22,20 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.event_state
     error                String,
     attr_keys            Array(String),
     attr_values          Array(String),
+    -- The LLM call fields (schema.go adds them to a table made before them).
+    model                 String,
+    provider              String,
+    operation             String,
+    input_tokens          UInt64,
+    output_tokens         UInt64,
+    cache_read_tokens     UInt64,
+    cache_creation_tokens UInt64,
+    reasoning_tokens      UInt64,
+    time_to_first_token   Float64,
+    finish_reason         String,
+    cost                  Float64,
+    trace_id              String,
+    span_id               String,
     -- the distinct writes applied, and the hashes of the latest ones
     -- (event.State.Writes): the version reads return
     writes               UInt64,

@@ -21,7 +21,16 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.events
     latency_ms    Float64,
     is_error      UInt8,
     rev           UInt64,
-    sign          Int8
+    sign          Int8,
+    -- The LLM call columns of the model analytics (schema.go adds them to a
+    -- table made before them): zero for other events.
+    gen_model                 String,
+    gen_input_tokens          UInt64,
+    gen_output_tokens         UInt64,
+    gen_cache_read_tokens     UInt64,
+    gen_cache_creation_tokens UInt64,
+    gen_reasoning_tokens      UInt64,
+    gen_cost                  Float64
 )
 ENGINE = CollapsingMergeTree(sign)
 PARTITION BY toYYYYMM(event_time)

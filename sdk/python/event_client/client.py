@@ -166,6 +166,19 @@ class EventClient:
         timestamp: Optional[Timestamp] = None,
         id: Optional[str] = None,
         attributes: Optional[Dict[str, str]] = None,
+        *,
+        model: Optional[str] = None,
+        provider: Optional[str] = None,
+        operation: Optional[str] = None,
+        input_tokens: Optional[int] = None,
+        output_tokens: Optional[int] = None,
+        cache_read_tokens: Optional[int] = None,
+        cache_creation_tokens: Optional[int] = None,
+        reasoning_tokens: Optional[int] = None,
+        time_to_first_token: Optional[float] = None,
+        finish_reason: Optional[str] = None,
+        trace_id: Optional[str] = None,
+        span_id: Optional[str] = None,
     ) -> str:
         """Create an event and return its id.
 
@@ -183,6 +196,19 @@ class EventClient:
             timestamp: when it happened (datetime, RFC 3339 string or epoch ms).
             id: the event id (1..128 bytes), also the idempotency key.
             attributes: string to string map.
+            model, provider, operation: the LLM call's model (the response's,
+                else the request's), provider (``openai``) and operation
+                (``chat``).
+            input_tokens, output_tokens, cache_read_tokens,
+                cache_creation_tokens, reasoning_tokens: token counts
+                (non-negative integers; cached tokens are part of the input,
+                reasoning tokens part of the output).
+            time_to_first_token: milliseconds to the first chunk of a stream.
+            finish_reason: why the model stopped (``stop``, ``length``, ...).
+            trace_id, span_id: the trace context of the call, lowercase hex.
+
+        The server computes the call's ``cost`` (USD) from the model and the
+        token counts with its price table; it is returned by the reads.
 
         Returns:
             The event id (in batching mode, the id the operation was queued with).
@@ -203,6 +229,18 @@ class EventClient:
             "latency": latency,
             "error": error,
             "attributes": attributes,
+            "model": model,
+            "provider": provider,
+            "operation": operation,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_tokens": cache_read_tokens,
+            "cache_creation_tokens": cache_creation_tokens,
+            "reasoning_tokens": reasoning_tokens,
+            "time_to_first_token": time_to_first_token,
+            "finish_reason": finish_reason,
+            "trace_id": trace_id,
+            "span_id": span_id,
         }
         event.update({k: v for k, v in optional.items() if v is not None})
         if timestamp is not None:
@@ -217,7 +255,8 @@ class EventClient:
         """Change some fields of an event (a merge patch: the others are kept).
 
         Allowed fields: ``event_name``, ``input``, ``output``, ``latency``,
-        ``error``, ``attributes`` (replaces the whole map). ``conversation_id``,
+        ``error``, ``attributes`` (replaces the whole map), and the LLM call
+        fields of :meth:`track_event` (``model``, ``input_tokens``, ...). ``conversation_id``,
         ``timestamp`` and ``id`` are immutable (``ValidationError`` with code
         ``immutable_field``). An update may precede the create it applies to.
 
@@ -255,7 +294,12 @@ class EventClient:
         Returns:
             A dict with ``id``, ``conversation_id``, ``event_name``, ``input``,
             ``output``, ``latency``, ``error``, ``timestamp``, ``attributes`` and
-            ``version``.
+            ``version``; an LLM call also has those of ``model``, ``provider``,
+            ``operation``, ``input_tokens``, ``output_tokens``,
+            ``cache_read_tokens``, ``cache_creation_tokens``,
+            ``reasoning_tokens``, ``time_to_first_token``, ``finish_reason``,
+            ``cost``, ``trace_id`` and ``span_id`` that are known (the others
+            are absent).
 
         Raises:
             NotFoundError: unknown or deleted (or not stored yet: writes become
@@ -335,6 +379,39 @@ class EventClient:
         return self._data(
             "/analytics/sessions/top-errors", {"limit": limit, "min_events": min_events}
         )
+
+    def get_model_usage(
+        self, days: int = 7, *, model: Optional[str] = None
+    ) -> List[Dict[str, Any]]:
+        """Tokens and cost of the LLM calls per model per UTC day (last ``days`` days).
+
+        Returns:
+            ``[{"date": "2026-11-24", "model": "gpt-4o-mini", "calls": 3,
+            "input_tokens": ..., "output_tokens": ..., "cache_read_tokens": ...,
+            "cache_creation_tokens": ..., "reasoning_tokens": ..., "cost": 0.0012},
+            ...]``, oldest day first; days without calls are absent.
+        """
+        return self._data("/analytics/models/usage", {"days": days, "model": model})
+
+    def get_model_latency(
+        self, days: Optional[int] = None, *, limit: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        """p50/p95 latency (ms) and error rate of the LLM calls per model.
+
+        Returns:
+            ``[{"model": ..., "p50_latency": ..., "p95_latency": ..., "calls": 3,
+            "errors": 1, "error_rate": 0.33}, ...]``.
+        """
+        return self._data("/analytics/models/latency", {"days": days, "limit": limit})
+
+    def get_top_cost_conversations(self, limit: int = 10) -> List[Dict[str, Any]]:
+        """Conversations ranked by the total cost (USD) of their LLM calls.
+
+        Returns:
+            ``[{"conversation_id": ..., "cost": 0.42, "calls": 7,
+            "input_tokens": ..., "output_tokens": ...}, ...]``.
+        """
+        return self._data("/analytics/conversations/top-cost", {"limit": limit})
 
     def health(self) -> Dict[str, Any]:
         """``GET /health`` without retries: ``{"status": "ok", ...}``.

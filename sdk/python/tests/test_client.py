@@ -105,6 +105,45 @@ def test_track_event_sends_fields_and_returns_server_id(stub):
     }
 
 
+def test_track_event_sends_llm_fields(stub):
+    client = EventClient(stub.url)
+    client.track_event(
+        "conv_1",
+        "chat",
+        id="k",
+        model="gpt-4o-mini",
+        provider="openai",
+        operation="chat",
+        input_tokens=11,
+        output_tokens=7,
+        cache_read_tokens=3,
+        cache_creation_tokens=0,
+        reasoning_tokens=1,
+        time_to_first_token=120.5,
+        finish_reason="stop",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+    )
+    (req,) = stub.requests
+    assert req.json == {
+        "conversation_id": "conv_1",
+        "event_name": "chat",
+        "id": "k",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "operation": "chat",
+        "input_tokens": 11,
+        "output_tokens": 7,
+        "cache_read_tokens": 3,
+        "cache_creation_tokens": 0,
+        "reasoning_tokens": 1,
+        "time_to_first_token": 120.5,
+        "finish_reason": "stop",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "b7ad6b7169203331",
+    }
+
+
 def test_track_event_generates_uuid7_id_and_omits_unset_fields(stub):
     client = EventClient(stub.url)
     event_id = client.track_event("conv_1", "event_a")
@@ -297,3 +336,26 @@ def test_context_manager_without_batching_is_harmless(stub):
         client.track_event("c", "e")
     assert client.flush() is True and client.close() is True
     assert len(stub.requests) == 1
+
+
+def test_llm_analytics_reads(stub):
+    usage = [{"date": "2026-11-24", "model": "gpt-4o", "calls": 2, "cost": 0.001}]
+    latency = [{"model": "gpt-4o", "p50_latency": 1.0, "p95_latency": 2.0, "calls": 2, "errors": 1, "error_rate": 0.5}]
+    top = [{"conversation_id": "c", "cost": 0.001, "calls": 2, "input_tokens": 10, "output_tokens": 5}]
+    stub.script(
+        (200, {"days": 7, "data": usage}, {}),
+        (200, {"days": 1, "model": "gpt-4o", "data": usage}, {}),
+        (200, {"data": latency}, {}),
+        (200, {"data": top}, {}),
+    )
+    client = EventClient(stub.url)
+    assert client.get_model_usage() == usage
+    assert client.get_model_usage(1, model="gpt-4o") == usage
+    assert client.get_model_latency(30) == latency
+    assert client.get_top_cost_conversations(5) == top
+    assert [(r.path, r.query) for r in stub.requests] == [
+        ("/analytics/models/usage", {"days": ["7"]}),
+        ("/analytics/models/usage", {"days": ["1"], "model": ["gpt-4o"]}),
+        ("/analytics/models/latency", {"days": ["30"]}),
+        ("/analytics/conversations/top-cost", {"limit": ["5"]}),
+    ]

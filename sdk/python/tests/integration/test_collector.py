@@ -132,6 +132,48 @@ def test_track_then_get_event(client: EventClient) -> None:
     assert isinstance(event["version"], int)
 
 
+def test_llm_call_fields_cost_and_model_analytics(client: EventClient) -> None:
+    conv = unique("conv")
+    event_id = client.track_event(
+        conv,
+        "chat",
+        input="Say hello",
+        output="Hello!",
+        latency=812.0,
+        model="gpt-4o-mini-2024-07-18",
+        provider="openai",
+        operation="chat",
+        input_tokens=1000,
+        output_tokens=200,
+        cache_read_tokens=400,
+        time_to_first_token=120.5,
+        finish_reason="stop",
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+    )
+    event = eventually(lambda: client.get_event(event_id))
+    assert event["model"] == "gpt-4o-mini-2024-07-18"
+    assert (event["input_tokens"], event["output_tokens"], event["cache_read_tokens"]) == (1000, 200, 400)
+    assert event["time_to_first_token"] == 120.5
+    assert event["finish_reason"] == "stop" and event["provider"] == "openai"
+    # gpt-4o-mini by prefix: 600 input at 0.15, 400 cached at 0.075, 200 output at 0.6 per million.
+    assert abs(event["cost"] - (600 * 0.15 + 400 * 0.075 + 200 * 0.6) / 1e6) < 1e-12
+    client.update_event(event_id, output_tokens=300)
+    updated = eventually(lambda: _with(client.get_event(event_id), lambda e: e["output_tokens"] == 300))
+    assert abs(updated["cost"] - (600 * 0.15 + 400 * 0.075 + 300 * 0.6) / 1e6) < 1e-12
+    top = client.get_top_cost_conversations(limit=1000)
+    assert any(row["conversation_id"] == conv and row["calls"] == 1 for row in top)
+    usage = client.get_model_usage(1, model="gpt-4o-mini-2024-07-18")
+    assert usage and all(row["model"] == "gpt-4o-mini-2024-07-18" for row in usage)
+    assert any(row["model"] == "gpt-4o-mini-2024-07-18" for row in client.get_model_latency())
+
+
+def _with(value: T, ok: Callable[[T], bool]) -> T:
+    if not ok(value):
+        raise AssertionError(f"not yet: {value}")
+    return value
+
+
 def test_client_chosen_id_is_used_and_replays_are_idempotent(client: EventClient) -> None:
     conv, event_id = unique("conv"), unique("my-key")
     assert client.track_event(conv, "sdk_idem", input="one", id=event_id) == event_id
