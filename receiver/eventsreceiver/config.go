@@ -44,6 +44,9 @@ type Config struct {
 	// request is admitted whatever its size when nothing else waits. 0: no
 	// bound.
 	MaxPendingOperations int `mapstructure:"max_pending_operations"`
+	// MinFreeSpace refuses writes (503) while the file system of a directory
+	// has less free space than a bound: see MinFreeSpaceConfig.
+	MinFreeSpace MinFreeSpaceConfig `mapstructure:"min_free_space"`
 	// RetryAfter is the Retry-After sent with 429 and 503 answers.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
 	// GroupCommit hands the operations of concurrent requests to the pipeline
@@ -99,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingOperations < 0 {
 		errs = append(errs, fmt.Errorf("max_pending_operations: must not be negative, got %d", c.MaxPendingOperations))
+	}
+	if c.MinFreeSpace.Directory != "" && c.MinFreeSpace.Bytes == 0 {
+		errs = append(errs, errors.New("min_free_space::bytes: must be positive with a directory"))
 	}
 	if c.PipelineTimeout < 0 {
 		errs = append(errs, fmt.Errorf("pipeline_timeout: must not be negative, got %s", c.PipelineTimeout))

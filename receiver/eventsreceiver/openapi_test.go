@@ -3,9 +3,11 @@ package eventsreceiver
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,5 +80,43 @@ func TestServesOpenAPI(t *testing.T) {
 	r.ServeHTTP(rec, httptest.NewRequest("POST", "/openapi.yaml", nil))
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
 		t.Fatalf("POST: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestWriteSchemasListTheBodyKeys holds the write schemas of
+// docs/openapi.yaml to the keys the receiver decodes: a field the receiver
+// takes is in the description, and one it refuses (cost, unknown_field) is
+// not.
+func TestWriteSchemasListTheBodyKeys(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := func(drop ...string) []string {
+		var keys []string
+		for k := range bodyKeys {
+			if !slices.Contains(drop, k) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	for _, tc := range []struct {
+		schema string
+		want   []string
+	}{
+		{"CreateEvent", without("op")},
+		{"BatchCreate", without()},
+		// An update cannot change conversation_id or timestamp
+		// (immutable_field); PUT takes the id from the path.
+		{"UpdateFields", without("op", "id", "conversation_id", "timestamp")},
+		{"BatchUpdate", without("conversation_id", "timestamp")},
+	} {
+		got := slices.Sorted(maps.Keys(doc.Components.Schemas[tc.schema].Value.Properties))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: properties %v, the receiver decodes %v", tc.schema, got, tc.want)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type eventsReceiver struct {
 	clock    *event.Clock
 	limits   event.Limits
 	refused  metric.Int64Counter
+	// disk refuses writes while the data's file system is nearly full
+	// (min_free_space); nil: no guard.
+	disk *diskGuard
 
 	reads     http.Handler // the eventsquery extension's routes, when configured
 	committer *committer
@@ -78,13 +81,17 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 	var batchSlots chan struct{}
 	refused, err := set.MeterProvider.Meter("github.com/otelcol-events/otelcol-events/receiver/eventsreceiver").Int64Counter(
 		"otelcol_events_receiver_refused_operations",
-		metric.WithDescription("Valid operations the pipeline did not take (the client got 429, 503 or 500 and should retry), by reason: queue_full, timeout (pipeline_timeout), canceled (the request ended first), rejected (a permanent error), unavailable, max_pending (shed: max_pending_operations already waiting)."),
+		metric.WithDescription("Valid operations the pipeline did not take (the client got 429, 503 or 500 and should retry), by reason: queue_full, timeout (pipeline_timeout), canceled (the request ended first), rejected (a permanent error), unavailable, max_pending (shed: max_pending_operations already waiting), min_free_space (the disk is nearly full)."),
 		metric.WithUnit("{operation}"))
 	if err != nil {
 		return nil, err
 	}
 	if cfg.MaxConcurrentBatches > 0 {
 		batchSlots = make(chan struct{}, cfg.MaxConcurrentBatches)
+	}
+	var disk *diskGuard
+	if cfg.MinFreeSpace.Directory != "" {
+		disk = &diskGuard{cfg: cfg.MinFreeSpace, free: freeBytes, now: time.Now}
 	}
 	return &eventsReceiver{
 		cfg:      cfg,
@@ -94,6 +101,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		clock:    event.NewClock(),
 		limits:   event.DefaultLimits(),
 		refused:  refused,
+		disk:     disk,
 		// Until Start, no worker runs: one pipeline call per request.
 		committer:  newCommitter(next, obsrecv, GroupCommitConfig{}, cfg.PartitionBuckets, cfg.PipelineTimeout),
 		batchSlots: batchSlots,
@@ -370,6 +378,12 @@ func (r *eventsReceiver) consumeOne(w http.ResponseWriter, req *http.Request, op
 // outcome to an HTTP status (202 or an error body).
 func (r *eventsReceiver) consume(ctx context.Context, ops []*event.Operation) (int, *httpapi.ErrorBody) {
 	n := int64(len(ops))
+	if err := r.disk.check(); err != nil {
+		r.refused.Add(ctx, n, reasonDisk)
+		r.reportStatus(err)
+		return http.StatusServiceUnavailable, errorBody(httpapi.CodeUnavailable,
+			"the collector's disk is nearly full, retry later: "+err.Error())
+	}
 	if !r.admit(n) {
 		r.refused.Add(ctx, n, reasonShed)
 		return http.StatusTooManyRequests, errorBody(httpapi.CodeOverloaded, fmt.Sprintf(
@@ -399,6 +413,7 @@ var (
 	reasonRejected    = refusedReason("rejected")
 	reasonUnavailable = refusedReason("unavailable")
 	reasonShed        = refusedReason("max_pending")
+	reasonDisk        = refusedReason("min_free_space")
 )
 
 func refusedReason(reason string) metric.AddOption {

@@ -24,14 +24,14 @@ import (
 )
 
 // TestDiskFullHeals: the single node with its data (persistent queue and
-// embedded engine) on a 64 MiB tmpfs takes batches until the disk is full,
-// then updates and deletes. While full, every write is answered within
-// twice the pipeline timeout (a 503 the client retries with the same ids).
-// Then the space is given back, the collector restarted, the refused writes
-// retried; afterwards every read (the events, conversation pages, errors per
-// day, p95 latency, top error sessions) is exactly what the acknowledged
-// writes say: inserts cut by the full disk left no missing or doubled
-// analytics rows behind.
+// embedded engine) on a 64 MiB tmpfs takes batches until the disk is nearly
+// full (min_free_space, 16 MiB here, refuses writes first), then updates and
+// deletes. While full, every write is answered within twice the pipeline
+// timeout (a 503 the client retries with the same ids) and /health is
+// degraded. Then the space is given back, the collector restarted, the
+// refused writes retried; afterwards every read (the events, conversation
+// pages, errors per day, p95 latency, top error sessions) is exactly what the
+// acknowledged writes say, and nothing went to the dead letters.
 func TestDiskFullHeals(t *testing.T) {
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", dir).CombinedOutput(); err != nil {
@@ -47,7 +47,7 @@ func TestDiskFullHeals(t *testing.T) {
 
 	const pipelineTimeout = 2 * time.Second
 	port := freePort(t)
-	env := append(singleNodeEnv(t, dir, port), "PIPELINE_TIMEOUT="+pipelineTimeout.String())
+	env := append(singleNodeEnv(t, dir, port), "PIPELINE_TIMEOUT="+pipelineTimeout.String(), "MIN_FREE_SPACE_BYTES=16777216")
 	c := startCollector(t, "config/single-node.yaml", env, port)
 	t.Cleanup(func() { _ = os.WriteFile("/tmp/diskfull-collector.log", []byte(c.logs.String()), 0o644) })
 	client := &http.Client{Timeout: 60 * time.Second}
@@ -159,6 +159,19 @@ func TestDiskFullHeals(t *testing.T) {
 		t.Fatalf("only %d batches refused after %d: the disk never filled up", refused, next)
 	}
 	t.Logf("disk full after %d batches; %d stored by then", next, len(model))
+	// Right after a refused write, /health says why.
+	eventually(t, 30*time.Second, func() string {
+		w := batch()
+		if send(w) {
+			return "a write was accepted again"
+		}
+		pending = append(pending, w)
+		r := call(t, "GET", c.baseURL+"/health", nil)
+		if !strings.Contains(string(r.body), `"degraded"`) || !strings.Contains(string(r.body), "min_free_space") {
+			return fmt.Sprintf("/health while the disk is nearly full: %d %s", r.status, r.body)
+		}
+		return ""
+	})
 
 	// While full: updates of error and latency, and deletes, of stored events.
 	var ids []string

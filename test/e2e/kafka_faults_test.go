@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,6 +171,12 @@ func TestKafkaBrokerDownAnswers503(t *testing.T) {
 		t.Fatalf("a write with the broker down: %d %s (Retry-After %q) after %s; want 503 with Retry-After and the id within 4 s",
 			r.status, r.body, r.header.Get("Retry-After"), took)
 	}
+	// /health says why, while the broker is away, and is ok once a write
+	// goes again.
+	if r := call(t, "GET", c.baseURL+"/health", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"degraded"`) ||
+		!strings.Contains(string(r.body), "receiver/events") {
+		t.Errorf("/health with the broker down: %d %s", r.status, r.body)
+	}
 	if out, err := exec.Command(services, "up").CombinedOutput(); err != nil {
 		t.Fatalf("start the broker again: %v\n%s", err, out)
 	}
@@ -184,6 +191,12 @@ func TestKafkaBrokerDownAnswers503(t *testing.T) {
 		page, msg := conversationPage(t, c.baseURL, "down")
 		if len(page) != 2 {
 			return fmt.Sprintf("%d events in the conversation, want 2 (%s)", len(page), msg)
+		}
+		return ""
+	})
+	eventually(t, 30*time.Second, func() string {
+		if r := call(t, "GET", c.baseURL+"/health", nil); strings.Contains(string(r.body), `"degraded"`) {
+			return fmt.Sprintf("/health after the broker is back: %d %s", r.status, r.body)
 		}
 		return ""
 	})
