@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,8 +40,8 @@ func init() {
 //   - a request the description does not allow must be refused (4xx), and
 //     one it allows must not be refused as invalid (400, 415).
 //
-// Requests to other routes (OTLP, the health_check extension, metrics) pass
-// unchecked. A failed check is the call's error and is kept for Failures.
+// Requests to other routes (OTLP, metrics) and the health_check extension's
+// answers (GET / on its own port) pass unchecked. A failed check is the call's error and is kept for Failures.
 type Transport struct {
 	Base   http.RoundTripper
 	router routers.Router
@@ -129,6 +130,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	if healthCheckExtension(route, respBody) {
+		return resp, nil
+	}
 
 	var problems []string
 	if rerr := openapi3filter.ValidateResponse(req.Context(), &openapi3filter.ResponseValidationInput{
@@ -147,6 +151,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		problems = append(problems, fmt.Sprintf("the description allows the request but the server refused it as invalid: %s", respBody))
 	}
 	return answer(resp, t.record(req, resp.StatusCode, reqBody, problems))
+}
+
+// healthCheckExtension reports an answer of the collector's health_check
+// extension, which serves GET / on a port of its own (a readiness probe):
+// its body has "upSince", no answer of this API's / has a body.
+func healthCheckExtension(route *routers.Route, body []byte) bool {
+	if route.Path != "/" {
+		return false
+	}
+	var probe struct {
+		UpSince *string `json:"upSince"`
+	}
+	return json.Unmarshal(body, &probe) == nil && probe.UpSince != nil
 }
 
 // answer returns resp, or only err: a RoundTripper returns one or the other.
