@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,18 +44,55 @@ type body struct {
 	Attributes     *map[string]string `json:"attributes"`
 	// The LLM call fields (optional). scanBody does not know them: a body
 	// that has any goes through encoding/json.
-	Model               *string  `json:"model"`
-	Provider            *string  `json:"provider"`
-	Operation           *string  `json:"operation"`
-	InputTokens         *uint64  `json:"input_tokens"`
-	OutputTokens        *uint64  `json:"output_tokens"`
-	CacheReadTokens     *uint64  `json:"cache_read_tokens"`
-	CacheCreationTokens *uint64  `json:"cache_creation_tokens"`
-	ReasoningTokens     *uint64  `json:"reasoning_tokens"`
-	TimeToFirstToken    *float64 `json:"time_to_first_token"`
-	FinishReason        *string  `json:"finish_reason"`
-	TraceID             *string  `json:"trace_id"`
-	SpanID              *string  `json:"span_id"`
+	Model               *string     `json:"model"`
+	Provider            *string     `json:"provider"`
+	Operation           *string     `json:"operation"`
+	InputTokens         *tokenCount `json:"input_tokens"`
+	OutputTokens        *tokenCount `json:"output_tokens"`
+	CacheReadTokens     *tokenCount `json:"cache_read_tokens"`
+	CacheCreationTokens *tokenCount `json:"cache_creation_tokens"`
+	ReasoningTokens     *tokenCount `json:"reasoning_tokens"`
+	TimeToFirstToken    *float64    `json:"time_to_first_token"`
+	FinishReason        *string     `json:"finish_reason"`
+	TraceID             *string     `json:"trace_id"`
+	SpanID              *string     `json:"span_id"`
+}
+
+// tokenCount is a token count: a JSON number whose value is a whole number
+// >= 0. JSON has one number type, so 3.0 and 3e0 are the count 3 (JSON
+// Schema's integer, the type docs/openapi.yaml gives it); 1.5 and -1 are
+// refused. Validate bounds it to event.MaxTokens.
+type tokenCount uint64
+
+func (c *tokenCount) UnmarshalJSON(b []byte) error {
+	if n, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+		*c = tokenCount(n)
+		return nil
+	}
+	// Above 2^64 the count is refused as the type's overflow was before;
+	// below it Validate says how large a count may be.
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || f < 0 || f != math.Trunc(f) || f >= math.MaxUint64 {
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[uint64]()}
+	}
+	*c = tokenCount(f)
+	return nil
+}
+
+// jsonValueKind words a JSON value as encoding/json's type errors do.
+func jsonValueKind(b []byte) string {
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	default:
+		return "number " + string(b)
+	}
 }
 
 // timestamp accepts RFC 3339 strings and epoch milliseconds.
@@ -312,9 +350,9 @@ func toOperation(b *body, op event.Op, pathID string, now time.Time) (event.Oper
 	setStr(event.FieldFinishReason, &o.FinishReason, b.FinishReason)
 	setStr(event.FieldTraceID, &o.TraceID, b.TraceID)
 	setStr(event.FieldSpanID, &o.SpanID, b.SpanID)
-	setCount := func(f event.Field, dst *uint64, src *uint64) {
+	setCount := func(f event.Field, dst *uint64, src *tokenCount) {
 		if src != nil {
-			*dst = *src
+			*dst = uint64(*src)
 			o.Set = o.Set.With(f)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/otelcol-events/otelcol-events/docs"
+	"github.com/otelcol-events/otelcol-events/internal/event"
 )
 
 // TestTimestampPatternMatchesParser holds docs/openapi.yaml's pattern for an
@@ -118,5 +120,50 @@ func TestWriteSchemasListTheBodyKeys(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: properties %v, the receiver decodes %v", tc.schema, got, tc.want)
 		}
+	}
+}
+
+// TestTokenCountsAreSchemaIntegers: a token count is an integer as
+// docs/openapi.yaml (JSON Schema) means it, a number whose value is whole,
+// however it is written; schemathesis sent 731686.0 and got a 400.
+func TestTokenCountsAreSchemaIntegers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		count   string
+		want    uint64
+		wantErr string // the message of the 400 invalid_field
+	}{
+		{"3", 3, ""},
+		{"3.0", 3, ""},
+		{"3e0", 3, ""},
+		{"731686.0", 731686, ""},
+		{"0.0", 0, ""},
+		{"-0", 0, ""},
+		{"9007199254740992", 1 << 53, ""},
+		{"18446744073709551615", math.MaxUint64, ""}, // Validate bounds it (event.MaxTokens)
+		{"1.5", 0, "input_tokens: must be a non-negative integer, got number 1.5"},
+		{"-1", 0, "input_tokens: must be a non-negative integer, got number -1"},
+		{"-1.0", 0, "input_tokens: must be a non-negative integer, got number -1.0"},
+		{"1e20", 0, "input_tokens: must be a non-negative integer, got number 1e20"},
+		{"18446744073709551616", 0, "input_tokens: must be a non-negative integer, got number 18446744073709551616"},
+		{`"3"`, 0, "input_tokens: must be a non-negative integer, got string"},
+		{"true", 0, "input_tokens: must be a non-negative integer, got bool"},
+	}
+	for _, tt := range tests {
+		b, rerr := decodeBody([]byte(`{"conversation_id":"c","event_name":"e","input_tokens":` + tt.count + `}`))
+		switch {
+		case tt.wantErr != "":
+			if rerr == nil || rerr.code != event.CodeInvalidField || rerr.message != tt.wantErr {
+				t.Errorf("%s: %+v, want invalid_field %q", tt.count, rerr, tt.wantErr)
+			}
+		case rerr != nil:
+			t.Errorf("%s: %+v, want the count %d", tt.count, rerr, tt.want)
+		case b.InputTokens == nil || uint64(*b.InputTokens) != tt.want:
+			t.Errorf("%s: decoded %v, want %d", tt.count, b.InputTokens, tt.want)
+		}
+	}
+	// A null is the field left out.
+	if b, rerr := decodeBody([]byte(`{"conversation_id":"c","event_name":"e","input_tokens":null}`)); rerr != nil || b.InputTokens != nil {
+		t.Errorf("null: %+v %v, want absent", rerr, b)
 	}
 }
