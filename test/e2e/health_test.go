@@ -13,9 +13,10 @@ import (
 )
 
 // TestHealthReportsComponentErrors runs the ingest tier against a Kafka
-// broker address where nothing listens: the kafka exporter reports a
-// recoverable error status to the collector, and the eventsquery extension,
-// a component status watcher, makes /health "degraded" with it (still 200:
+// broker address where nothing listens: the kafka exporter and the events
+// receiver (whose writes get 503) report a recoverable error status to the
+// collector, and the eventsquery extension, a component status watcher,
+// makes /health "degraded" with both (still 200:
 // the API serves), and the read answers carry X-Data-Age. The shared broker
 // is not touched.
 func TestHealthReportsComponentErrors(t *testing.T) {
@@ -56,13 +57,16 @@ func TestHealthReportsComponentErrors(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if health.ClickHouse != "ok" || len(health.Reasons) != 1 {
-		t.Fatalf("health %+v, want one reason (the kafka exporter)", health)
+	// Two reasons: the kafka exporter's dial, and the events receiver whose
+	// writes the pipeline refuses.
+	if health.ClickHouse != "ok" || len(health.Reasons) != 2 {
+		t.Fatalf("health %+v, want two reasons (the kafka exporter, the events receiver)", health)
 	}
-	got := health.Reasons[0]
-	t.Logf("degraded: %+v", got)
-	if got.Source != "exporter/kafka" || got.Status != "RecoverableError" || got.Message == "" {
-		t.Errorf("reason %+v, want exporter/kafka RecoverableError with its error", got)
+	t.Logf("degraded: %+v", health.Reasons)
+	for i, source := range []string{"exporter/kafka", "receiver/events"} {
+		if got := health.Reasons[i]; got.Source != source || got.Status != "RecoverableError" || got.Message == "" {
+			t.Errorf("reason %+v, want %s RecoverableError with its error", got, source)
+		}
 	}
 	// Nothing is stored: reads answer without a data age.
 	r := call(t, "GET", c.baseURL+"/analytics/events?days=1", nil)
