@@ -94,9 +94,13 @@ run_st() {
 	# One worker: with two, Python 3.11's ast.parse, which hypothesis calls to
 	# describe its filters, can fail in one thread ("AST constructor recursion
 	# depth mismatch").
+	# filter_too_much: hypothesis's check that it discards few of the values it
+	# draws failed DELETE /event/{id} (a path id alone) once in three runs,
+	# before any request was sent; the values it keeps are checked all the same.
 	# shellcheck disable=SC2086 # SCHEMATHESIS_ARGS is a list of options
 	(cd "$data" && "$st" --config-file "$SCRIPT_DIR/schemathesis/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
 		--checks all --max-examples "$examples" --workers 1 --generation-codec ascii \
+		--suppress-health-check filter_too_much \
 		--generation-database none --request-timeout 10 --no-color "${auth[@]}" "$@" ${SCHEMATHESIS_ARGS:-}) || status=$?
 	if ((status != 0)); then
 		echo "--- collector log (tail)" >&2
