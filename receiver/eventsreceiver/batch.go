@@ -122,8 +122,7 @@ func (r *eventsReceiver) batchItem(item []byte) (event.Operation, *requestError)
 		return event.Operation{}, badRequest(event.CodeMissingField, "id: required for %s", kind)
 	}
 	if kind == event.OpDelete {
-		if b.ConversationID != nil || b.EventName != nil || b.Input != nil || b.Output != nil ||
-			b.Latency != nil || b.Error != nil || b.Timestamp != nil || b.Attributes != nil {
+		if b.setsAField() {
 			return event.Operation{}, badRequest(event.CodeInvalidField, "a delete carries only op and id")
 		}
 		if b.ID != nil {

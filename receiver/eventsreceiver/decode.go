@@ -168,6 +168,18 @@ func decodeBodyJSON(data []byte) (*body, *requestError) {
 	return &b, nil
 }
 
+// setsAField reports whether b carries anything besides op and id (every
+// field of body is a pointer: nil when absent).
+func (b *body) setsAField() bool {
+	v := reflect.ValueOf(b).Elem()
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.Name != "Op" && f.Name != "ID" && f.IsExported() && !v.Field(i).IsNil() {
+			return true
+		}
+	}
+	return false
+}
+
 // bodyKeys are the JSON names of body's fields, exactly as spelled.
 var bodyKeys = func() map[string]struct{} {
 	t := reflect.TypeFor[body]()

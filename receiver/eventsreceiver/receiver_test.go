@@ -705,3 +705,23 @@ func TestEscapedFieldName(t *testing.T) {
 		t.Fatalf("got %+v", ops)
 	}
 }
+
+// TestBatchDeleteCarriesOnlyOpAndID: a batch delete with any other field,
+// the LLM call fields included, is refused rather than silently trimmed.
+func TestBatchDeleteCarriesOnlyOpAndID(t *testing.T) {
+	t.Parallel()
+	for _, field := range []string{`"latency":1`, `"model":"m"`, `"input_tokens":3`, `"span_id":"ab"`, `"attributes":{}`} {
+		sink := new(consumertest.LogsSink)
+		r := newTestReceiver(t, sink)
+		resp := do(t, r, "POST", "/events/batch", "application/json", []byte(`[{"op":"delete","id":"x",`+field+`}]`))
+		item := resp.body["results"].([]any)[0].(map[string]any)
+		code, _ := item["error"].(map[string]any)["code"].(string)
+		if resp.status != http.StatusBadRequest || code != "invalid_field" || sink.LogRecordCount() != 0 {
+			t.Fatalf("delete with %s: %d %v", field, resp.status, resp.body)
+		}
+	}
+	r := newTestReceiver(t, new(consumertest.LogsSink))
+	if resp := do(t, r, "POST", "/events/batch", "application/json", []byte(`[{"op":"delete","id":"x"}]`)); resp.status != http.StatusAccepted {
+		t.Fatalf("a plain delete: %d %v", resp.status, resp.body)
+	}
+}
