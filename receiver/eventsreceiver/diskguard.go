@@ -3,6 +3,7 @@ package eventsreceiver // import "github.com/otelcol-events/otelcol-events/recei
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,16 +32,17 @@ type MinFreeSpaceConfig struct {
 // costs about a microsecond, a request far less.
 const diskCheckInterval = 100 * time.Millisecond
 
-// diskGuard caches the last reading of the free space.
+// diskGuard caches the last reading of the free space: within an interval a
+// write costs two atomic loads, and one request at a time reads it again.
 type diskGuard struct {
 	cfg MinFreeSpaceConfig
 	// free reads the free bytes of a directory's file system.
 	free func(dir string) (uint64, error)
 	now  func() time.Time
 
-	mu      sync.Mutex
-	checked time.Time
-	err     error // why writes are refused, nil while there is room
+	next    atomic.Int64          // Unix ns of the next reading
+	refusal atomic.Pointer[error] // why writes are refused; nil or *nil while there is room
+	reading sync.Mutex
 }
 
 // check returns an error while the free space is below the bound.
@@ -48,24 +50,26 @@ func (g *diskGuard) check() error {
 	if g == nil {
 		return nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	if now.Sub(g.checked) < diskCheckInterval {
-		return g.err
+	now := g.now().UnixNano()
+	if now < g.next.Load() || !g.reading.TryLock() {
+		return g.last()
 	}
-	g.checked = now
-	free, err := g.free(g.cfg.Directory)
-	switch {
-	case err != nil:
-		// A file system that cannot be read is no reason to refuse writes;
-		// the queue reports its own failures.
-		g.err = nil
-	case free < g.cfg.Bytes:
-		g.err = fmt.Errorf("%d bytes free on the file system of %s, less than min_free_space (%d)",
+	defer g.reading.Unlock()
+	g.next.Store(now + int64(diskCheckInterval))
+	var refusal error
+	// A file system that cannot be read is no reason to refuse writes: the
+	// queue reports its own failures.
+	if free, err := g.free(g.cfg.Directory); err == nil && free < g.cfg.Bytes {
+		refusal = fmt.Errorf("%d bytes free on the file system of %s, less than min_free_space (%d)",
 			free, g.cfg.Directory, g.cfg.Bytes)
-	default:
-		g.err = nil
 	}
-	return g.err
+	g.refusal.Store(&refusal)
+	return refusal
+}
+
+func (g *diskGuard) last() error {
+	if p := g.refusal.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
