@@ -710,47 +710,58 @@ func TestMigrationFromStateViews(t *testing.T) {
 				t.Fatalf("replay after the migration changed %d ids", n.Changed)
 			}
 
-			for i := range 100 {
-				id := fmt.Sprintf("m%02d", i)
-				got, gerr := s.Event(ctx, id)
-				want, werr := ref.Event(ctx, id)
-				if got != nil && want != nil {
-					// A state stored before the write count reads its stored
-					// changes instead (TestMigrationCountsWrites).
-					got.Version, want.Version = 0, 0
-				}
-				if !errors.Is(gerr, werr) && (gerr != nil || werr != nil) || !reflect.DeepEqual(got, want) {
-					t.Fatalf("event %s: migrated %+v (%v), reference %+v (%v)", id, got, gerr, want, werr)
-				}
+			checkMigratedReads(t, s, ref, []string{"event_a", "event_b"}, now)
+		})
+	}
+}
+
+// checkMigratedReads checks that every read of the migrated store s answers
+// what ref, written in the current layout from the start, answers: the
+// events m00..m99, errors per day of names, p95 latency, top error sessions
+// and the pages of conv0..conv3. A state stored before the write count reads
+// its stored changes as its version (TestMigrationCountsWrites): versions are
+// left out of the comparison.
+func checkMigratedReads(t *testing.T, s, ref *Store, names []string, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 100 {
+		id := fmt.Sprintf("m%02d", i)
+		got, gerr := s.Event(ctx, id)
+		want, werr := ref.Event(ctx, id)
+		if got != nil && want != nil {
+			got.Version, want.Version = 0, 0
+		}
+		if !errors.Is(gerr, werr) && (gerr != nil || werr != nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("event %s: migrated %+v (%v), reference %+v (%v)", id, got, gerr, want, werr)
+		}
+	}
+	same := func(what string, read func(s *Store) (any, error)) {
+		t.Helper()
+		got, err := read(s)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want, err := read(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: migrated %+v, reference %+v", what, got, want)
+		}
+	}
+	for _, name := range names {
+		same("errors of "+name, func(s *Store) (any, error) { return s.ErrorCounts(ctx, name, 30, now) })
+	}
+	same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
+	same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, time.Time{}, 100) })
+	for c := range 4 {
+		conv := fmt.Sprintf("conv%d", c)
+		same(conv, func(s *Store) (any, error) {
+			page, err := s.Conversation(ctx, conv, nil, 100)
+			for i := range page {
+				page[i].Version = 0
 			}
-			same := func(what string, read func(s *Store) (any, error)) {
-				got, err := read(s)
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				want, err := read(ref)
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("%s: migrated %+v, reference %+v", what, got, want)
-				}
-			}
-			for _, name := range []string{"event_a", "event_b"} {
-				same("errors of "+name, func(s *Store) (any, error) { return s.ErrorCounts(ctx, name, 30, now) })
-			}
-			same("latency", func(s *Store) (any, error) { return s.Latency(ctx, LatencyFilter{}, 100) })
-			same("top error sessions", func(s *Store) (any, error) { return s.TopErrorSessions(ctx, 1, time.Time{}, 100) })
-			for c := range 4 {
-				conv := fmt.Sprintf("conv%d", c)
-				same(conv, func(s *Store) (any, error) {
-					page, err := s.Conversation(ctx, conv, nil, 100)
-					for i := range page {
-						page[i].Version = 0 // see the events above
-					}
-					return page, err
-				})
-			}
+			return page, err
 		})
 	}
 }
