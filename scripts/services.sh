@@ -46,6 +46,8 @@ STOP_GRACE=30
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
+# The largest message the topic takes: the collector's kafka exporter producer::max_message_bytes.
+KAFKA_MESSAGE_MAX_BYTES=${KAFKA_MESSAGE_MAX_BYTES:-8388608}
 KAFKA_POM="$SCRIPT_DIR/kafka/pom.xml"
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")
 KAFKA_LIBS="$CACHE/kafka/libs"
@@ -523,7 +525,9 @@ cmd_status() {
 }
 
 # cmd_topic: create the collector's topic if it is missing, with the partition count its
-# configuration needs, rather than leave it to the broker's auto-creation (num.partitions).
+# configuration needs, rather than leave it to the broker's auto-creation (num.partitions),
+# and messages as large as the kafka exporter's producer::max_message_bytes (the largest
+# operation the API accepts: KAFKA_MESSAGE_MAX_BYTES).
 cmd_topic() {
   local topic=${KAFKA_TOPIC:-events} want=${KAFKA_PARTITIONS:-3} rf=${KAFKA_REPLICATION_FACTOR:-1}
   local out have state=exists
@@ -536,7 +540,7 @@ cmd_topic() {
   ensure_kafka_tools
   if ! out=$("${KAFKA_TOOLS_JAVA[@]}" org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "$KAFKA_BOOTSTRAP" --create --if-not-exists --topic "$topic" \
-    --partitions "$want" --replication-factor "$rf" 2>&1); then
+    --partitions "$want" --replication-factor "$rf" --config max.message.bytes="$KAFKA_MESSAGE_MAX_BYTES" 2>&1); then
     printf '%s\n' "$out" >&2
     die "could not create topic $topic on $KAFKA_BOOTSTRAP"
   fi

@@ -22,6 +22,11 @@ type Config struct {
 	// PartitionBuckets is the number of buckets (message keys) event ids are
 	// spread over; the output has one resource per bucket.
 	PartitionBuckets int `mapstructure:"partition_buckets"`
+	// MaxResourceBytes bounds the encoded records of one resource, which
+	// the kafka exporter sends as one message: a bucket's records past it
+	// go in another resource. A single record larger than it goes alone.
+	// 0: no bound.
+	MaxResourceBytes int `mapstructure:"max_resource_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -47,7 +52,8 @@ const minIDBytes = 16
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := []error{c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets), c.ConversationID.Validate()}
+	errs := []error{c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets),
+		event.ValidateMaxResourceBytes(c.MaxResourceBytes), c.ConversationID.Validate()}
 	seen := make(map[string]bool, len(c.Attributes))
 	for _, key := range c.Attributes {
 		switch {

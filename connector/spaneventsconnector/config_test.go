@@ -27,6 +27,7 @@ func TestConfig(t *testing.T) {
 			want: &Config{
 				Attributes: defaultAttributes(), ConversationID: event.DefaultConversationConfig(),
 				Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets,
+				MaxResourceBytes: event.DefaultMaxResourceBytes,
 			},
 		},
 		{
@@ -43,6 +44,7 @@ func TestConfig(t *testing.T) {
 					MaxAttributeBytes: 512,
 				},
 				PartitionBuckets: 3,
+				MaxResourceBytes: 0,
 			},
 		},
 		{
@@ -58,6 +60,7 @@ func TestConfig(t *testing.T) {
 				"limits::max_text_field_bytes: must be between 1 and 1048576, got 2097152",
 				"limits::max_attribute_bytes: must be between 32 and 4096, got 16",
 				"partition_buckets: must be between 1 and 1024, got 0",
+				"max_resource_bytes: must not be negative, got -5",
 				"conversation_id::keys: session.id is listed twice",
 				`conversation_id::trace_id_fallback: must be genai, all or none, got "sometimes"`,
 			},

@@ -38,6 +38,7 @@ type spanEvents struct {
 	// conversation says where a span's conversation comes from.
 	conversation event.ConversationConfig
 	buckets      int
+	maxBytes     int
 	clock        *event.Clock
 	logger       *zap.Logger
 	drops        *droplog.Log
@@ -75,6 +76,7 @@ func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.L
 		limits:       cfg.Limits,
 		attributes:   cfg.Attributes,
 		buckets:      cfg.PartitionBuckets,
+		maxBytes:     cfg.MaxResourceBytes,
 		clock:        event.NewClock(),
 		logger:       set.Logger,
 		drops:        droplog.New(set.Logger, "dropped spans that cannot become events"),
@@ -98,7 +100,7 @@ func (*spanEvents) Capabilities() consumer.Capabilities {
 // an event, to the next consumer; nothing when no span did.
 func (c *spanEvents) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	now := c.now()
-	out := event.NewLogsBuilder(c.buckets)
+	out := event.NewLogsBuilder(c.buckets, c.maxBytes)
 	var (
 		reasons map[string]int
 		warn    map[string]int

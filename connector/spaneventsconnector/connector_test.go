@@ -121,6 +121,7 @@ func TestFactory(t *testing.T) {
 	assert.Equal(t, &Config{
 		Attributes: defaultAttributes(), ConversationID: event.DefaultConversationConfig(),
 		Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets,
+		MaxResourceBytes: event.DefaultMaxResourceBytes,
 	}, f.CreateDefaultConfig())
 }
 

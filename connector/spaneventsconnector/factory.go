@@ -28,6 +28,8 @@ func createDefaultConfig() component.Config {
 		Limits:         event.DefaultLimits(),
 
 		PartitionBuckets: event.DefaultPartitionBuckets,
+
+		MaxResourceBytes: event.DefaultMaxResourceBytes,
 	}
 }
 

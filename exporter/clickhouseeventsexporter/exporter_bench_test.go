@@ -70,7 +70,7 @@ func benchmarkExporterVsRawInsert(b *testing.B, pushers int) {
 	ts := time.Now().UTC().Truncate(time.Millisecond)
 	makeBatch := func(n int) ([]event.Operation, plog.Logs) {
 		ops := make([]event.Operation, batchSize)
-		b := event.NewLogsBuilder(event.DefaultPartitionBuckets)
+		b := event.NewLogsBuilder(event.DefaultPartitionBuckets, 0)
 		for i := range ops {
 			ops[i] = event.Operation{Op: event.OpCreate, ID: fmt.Sprintf("b%d-%d", n, i), Version: clock.Next(), Set: event.AllFields,
 				Event: event.Event{ConversationID: fmt.Sprintf("conv-%d", i%1000), Name: "event_a", Timestamp: ts,

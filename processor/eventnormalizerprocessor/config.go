@@ -14,6 +14,11 @@ type Config struct {
 	// spread over; the output has one resource per bucket. With the kafka
 	// exporter, set it to the topic's partition count.
 	PartitionBuckets int `mapstructure:"partition_buckets"`
+	// MaxResourceBytes bounds the encoded records of one resource, which
+	// the kafka exporter sends as one message: a bucket's records past it
+	// go in another resource. A single record larger than it goes alone.
+	// 0: no bound.
+	MaxResourceBytes int `mapstructure:"max_resource_bytes"`
 	// ConversationID says where a record's conversation comes from.
 	ConversationID event.ConversationConfig `mapstructure:"conversation_id"`
 
@@ -23,7 +28,8 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	return errors.Join(c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets), c.ConversationID.Validate())
+	return errors.Join(c.Limits.CheckRange(limitsFloor), event.ValidatePartitionBuckets(c.PartitionBuckets),
+		event.ValidateMaxResourceBytes(c.MaxResourceBytes), c.ConversationID.Validate())
 }
 
 // minIDBytes is the length of the UUIDs the normalizer generates.

@@ -24,7 +24,7 @@ func TestConfig(t *testing.T) {
 		{
 			file: "config.yaml",
 			id:   component.NewID(componentType),
-			want: &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets, ConversationID: event.DefaultConversationConfig()},
+			want: &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets, MaxResourceBytes: event.DefaultMaxResourceBytes, ConversationID: event.DefaultConversationConfig()},
 		},
 		{
 			file: "config.yaml",
@@ -35,7 +35,7 @@ func TestConfig(t *testing.T) {
 				MaxTextFieldBytes: 65536,
 				MaxAttributes:     16,
 				MaxAttributeBytes: 512,
-			}, PartitionBuckets: 3, ConversationID: event.DefaultConversationConfig()},
+			}, PartitionBuckets: 3, MaxResourceBytes: 1 << 20, ConversationID: event.DefaultConversationConfig()},
 		},
 		{
 			file: "invalid_limits.yaml",
@@ -47,6 +47,7 @@ func TestConfig(t *testing.T) {
 				"limits::max_attributes: must be between 1 and 128, got 129",
 				"limits::max_attribute_bytes: must be between 1 and 4096, got 4097",
 				"partition_buckets: must be between 1 and 1024, got 1025",
+				"max_resource_bytes: must not be negative, got -1",
 			},
 		},
 	}

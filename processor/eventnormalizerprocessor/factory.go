@@ -27,6 +27,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Limits:           event.DefaultLimits(),
 		PartitionBuckets: event.DefaultPartitionBuckets,
+		MaxResourceBytes: event.DefaultMaxResourceBytes,
 		ConversationID:   event.DefaultConversationConfig(),
 	}
 }

@@ -17,7 +17,7 @@ func TestFactory(t *testing.T) {
 	t.Parallel()
 	f := NewFactory()
 	assert.Equal(t, "eventnormalizer", f.Type().String())
-	assert.Equal(t, &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets, ConversationID: event.DefaultConversationConfig()}, f.CreateDefaultConfig())
+	assert.Equal(t, &Config{Limits: event.DefaultLimits(), PartitionBuckets: event.DefaultPartitionBuckets, MaxResourceBytes: event.DefaultMaxResourceBytes, ConversationID: event.DefaultConversationConfig()}, f.CreateDefaultConfig())
 }
 
 func TestLifecycle(t *testing.T) {

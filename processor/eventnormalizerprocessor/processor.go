@@ -35,6 +35,7 @@ var (
 type normalizer struct {
 	limits       event.Limits
 	buckets      int
+	maxBytes     int
 	conversation event.ConversationConfig
 	clock        *event.Clock
 	logger       *zap.Logger
@@ -79,6 +80,7 @@ func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, e
 		dataPoints:   dataPoints,
 		limits:       cfg.Limits,
 		buckets:      cfg.PartitionBuckets,
+		maxBytes:     cfg.MaxResourceBytes,
 		clock:        event.NewClock(),
 		logger:       set.Logger,
 		drops:        droplog.New(set.Logger, "dropped log records that cannot become events"),
@@ -223,7 +225,7 @@ func (n *normalizer) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	// Records go out grouped by the bucket of their event id, so that the
 	// kafka exporter sends all operations of an id to one partition
 	// (partition_logs_by_resource_attributes).
-	result := event.NewLogsBuilder(n.buckets)
+	result := event.NewLogsBuilder(n.buckets, n.maxBytes)
 	for i := range out {
 		if out[i].converted {
 			// Like the spanevents connector's records, the event's record

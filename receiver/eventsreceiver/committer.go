@@ -23,16 +23,20 @@ type committer struct {
 	next    consumer.Logs
 	obsrecv *receiverhelper.ObsReport
 	buckets int
-	timeout time.Duration
-	group   *groupcommit.Committer[[]*event.Operation]
+	// maxResourceBytes bounds the records of one resource (one Kafka
+	// message): event.LogsBuilder.
+	maxResourceBytes int
+	timeout          time.Duration
+	group            *groupcommit.Committer[[]*event.Operation]
 }
 
 // newCommitter returns a committer that groups requests as gc says (see
 // groupcommit.New; gc.Workers == 0 disables grouping), bounds each pipeline
 // call and each request's wait for one by timeout (0: no bound), and
-// spreads records over buckets message keys (event.LogsBuilder).
-func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, gc GroupCommitConfig, buckets int, timeout time.Duration) *committer {
-	c := &committer{next: next, obsrecv: obsrecv, buckets: buckets, timeout: timeout}
+// spreads records over buckets message keys, in resources of at most
+// maxResourceBytes (event.LogsBuilder).
+func newCommitter(next consumer.Logs, obsrecv *receiverhelper.ObsReport, gc GroupCommitConfig, buckets, maxResourceBytes int, timeout time.Duration) *committer {
+	c := &committer{next: next, obsrecv: obsrecv, buckets: buckets, maxResourceBytes: maxResourceBytes, timeout: timeout}
 	if gc.Workers > 0 {
 		// The requests' contexts differ; the pipeline call outlives none of
 		// them on purpose (their answers wait for it).
@@ -98,7 +102,7 @@ func (c *committer) commitNow(ctx context.Context, ops []*event.Operation) error
 
 // consume makes one pipeline call of every operation in groups.
 func (c *committer) consume(ctx context.Context, groups [][]*event.Operation, size int) error {
-	b := event.NewLogsBuilder(c.buckets)
+	b := event.NewLogsBuilder(c.buckets, c.maxResourceBytes)
 	now := time.Now()
 	for _, ops := range groups {
 		for _, op := range ops {

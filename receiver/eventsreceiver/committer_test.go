@@ -44,7 +44,7 @@ func newTestCommitter(t *testing.T, next consumer.Logs, workers, maxSize int, ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(next, obs, GroupCommitConfig{Workers: workers, MaxSize: maxSize}, event.DefaultPartitionBuckets, timeout)
+	c := newCommitter(next, obs, GroupCommitConfig{Workers: workers, MaxSize: maxSize}, event.DefaultPartitionBuckets, event.DefaultMaxResourceBytes, timeout)
 	t.Cleanup(c.shutdown)
 	return c
 }

@@ -57,6 +57,13 @@ type Config struct {
 	// the kafka exporter (partition_logs_by_resource_attributes) sends as one
 	// message. Set it to the topic's partition count.
 	PartitionBuckets int `mapstructure:"partition_buckets"`
+	// MaxResourceBytes bounds the encoded records of one resource, which
+	// the kafka exporter sends as one message: a bucket's records past it go
+	// in another resource (another message), so that the operations that
+	// one pipeline call carries never make a message larger than the
+	// producer takes. A single operation larger than it goes alone. 0: no
+	// bound.
+	MaxResourceBytes int `mapstructure:"max_resource_bytes"`
 	// Query names an eventsquery extension whose read routes this receiver
 	// serves on its own port (the original API's single base URL).
 	Query *component.ID `mapstructure:"query"`
@@ -119,6 +126,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("group_commit::min_interval: must not be negative, got %s", c.GroupCommit.MinInterval))
 	}
 	if err := event.ValidatePartitionBuckets(c.PartitionBuckets); err != nil {
+		errs = append(errs, err)
+	}
+	if err := event.ValidateMaxResourceBytes(c.MaxResourceBytes); err != nil {
 		errs = append(errs, err)
 	}
 	if c.RetryAfter < time.Second {

@@ -42,6 +42,7 @@ func createDefaultConfig() component.Config {
 		GroupCommit:          GroupCommitConfig{Workers: 4, MaxSize: 5000},
 
 		PartitionBuckets: event.DefaultPartitionBuckets,
+		MaxResourceBytes: event.DefaultMaxResourceBytes,
 		RetryAfter:       defaultRetryAfterSecs * 1e9,
 	}
 }

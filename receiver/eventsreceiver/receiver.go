@@ -103,7 +103,7 @@ func newEventsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (
 		refused:  refused,
 		disk:     disk,
 		// Until Start, no worker runs: one pipeline call per request.
-		committer:  newCommitter(next, obsrecv, GroupCommitConfig{}, cfg.PartitionBuckets, cfg.PipelineTimeout),
+		committer:  newCommitter(next, obsrecv, GroupCommitConfig{}, cfg.PartitionBuckets, cfg.MaxResourceBytes, cfg.PipelineTimeout),
 		batchSlots: batchSlots,
 	}, nil
 }
@@ -159,7 +159,7 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 		// Client metadata lives in each request's context: keep the calls apart.
 		group.Workers = 0
 	}
-	r.committer = newCommitter(r.next, r.obsrecv, group, r.cfg.PartitionBuckets, r.cfg.PipelineTimeout)
+	r.committer = newCommitter(r.next, r.obsrecv, group, r.cfg.PartitionBuckets, r.cfg.MaxResourceBytes, r.cfg.PipelineTimeout)
 	r.shutdownWG.Add(1)
 	go func() {
 		defer r.shutdownWG.Done()

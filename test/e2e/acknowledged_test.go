@@ -58,7 +58,7 @@ func checkHostileWrites(t *testing.T, baseURL string) {
 		data, _ := json.Marshal(body)
 		r := call(t, "POST", baseURL+"/event/", string(data))
 		if r.status != http.StatusAccepted {
-			t.Errorf("POST %s: %d %s", data, r.status, r.body)
+			t.Errorf("POST %.300s: %d %.300s", data, r.status, r.body)
 			return
 		}
 		attrs := map[string]string{}
@@ -100,10 +100,54 @@ func checkHostileWrites(t *testing.T, baseURL string) {
 			post(map[string]any{"id": fmt.Sprintf("plain-%d", i), "conversation_id": "plain", "event_name": "plain"})
 		})
 	}
+	// The largest event the API accepts: three text fields of 1 MiB and
+	// 128 attributes of 4 KiB keys and values, hostile text throughout: in
+	// the Kafka topology one message of about 5 MiB.
+	wg.Go(func() {
+		attrs := map[string]string{}
+		for i := range 128 {
+			attrs[fillBytes(fmt.Sprintf("k%03d ", i), 4096)] = fillBytes(`it's \ 🦜 `, 4096)
+		}
+		post(map[string]any{"id": "largest", "conversation_id": "large", "event_name": "large",
+			"input": fillBytes("in 'q' ", 1<<20), "output": fillBytes("out \\N\t", 1<<20),
+			"error": fillBytes("err {{.Database}} ", 1<<20), "attributes": attrs})
+	})
+	// Concurrent batches of large events, which a pipeline call may carry
+	// together: about 800 KB each, several MB per call, spread over
+	// messages of at most max_resource_bytes.
+	for b := range 12 {
+		wg.Go(func() {
+			events := make([]map[string]any, 400)
+			for i := range events {
+				events[i] = map[string]any{"id": fmt.Sprintf("batch-%d-%d", b, i), "conversation_id": fmt.Sprintf("batch-%d", b),
+					"event_name": "batch", "input": fillBytes(fmt.Sprintf("it's %d-%d ", b, i), 2000)}
+			}
+			data, _ := json.Marshal(events)
+			if r := call(t, "POST", baseURL+"/events/batch", string(data)); r.status != http.StatusAccepted {
+				t.Errorf("batch %d: %d %.300s", b, r.status, r.body)
+			}
+		})
+	}
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
 	}
+	eventually(t, 60*time.Second, func() string {
+		for b := range 12 {
+			page, msg := conversationPage(t, baseURL, fmt.Sprintf("batch-%d", b))
+			if msg != "" || len(page) != 400 {
+				return fmt.Sprintf("conversation batch-%d: %d events (%s), want 400", b, len(page), msg)
+			}
+			for _, e := range page {
+				var i int
+				if _, err := fmt.Sscanf(e.ID, fmt.Sprintf("batch-%d-%%d", b), &i); err != nil ||
+					e.Input != fillBytes(fmt.Sprintf("it's %d-%d ", b, i), 2000) {
+					return fmt.Sprintf("batch event %q: input of %d bytes differs", e.ID, len(e.Input))
+				}
+			}
+		}
+		return ""
+	})
 
 	// A partial update carrying every hostile value reaches the stored state.
 	for i, v := range hostileValues {
@@ -154,6 +198,14 @@ func checkHostileWrites(t *testing.T, baseURL string) {
 			t.Errorf("errors of %q: %d %s, want 1 today", v, r.status, r.body)
 		}
 	}
+}
+
+// fillBytes repeats pattern to exactly n bytes, cutting it on a character
+// boundary (the rest is filled with '.').
+func fillBytes(pattern string, n int) string {
+	s := strings.Repeat(pattern, n/len(pattern)+1)
+	s = strings.ToValidUTF8(s[:n], "")
+	return s + strings.Repeat(".", n-len(s))
 }
 
 // TestEngineOutageLongerThanRetries: the single node on a ClickHouse server
