@@ -37,6 +37,11 @@ type ErrorBody struct {
 	// up), so a client retries it with this id, which makes the retry
 	// idempotent.
 	ID string `json:"id,omitempty"`
+	// IDs are the ids the items of a refused batch (429 or 503) were given,
+	// one per item in the batch's order ("" for an item invalid on its
+	// own): like a single write's, the batch may still be stored, and a
+	// retry that sends them makes no duplicate.
+	IDs []string `json:"ids,omitempty"`
 }
 
 // ErrorDetail is the code and message of an error.
@@ -55,6 +60,13 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 func WriteRefusedWrite(w http.ResponseWriter, status int, code, message, id string, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
 	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, ID: id})
+}
+
+// WriteRefusedBatch answers a batch the pipeline refused: 429 or 503 with a
+// Retry-After header and the ids its items were given.
+func WriteRefusedBatch(w http.ResponseWriter, status int, code, message string, ids []string, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, IDs: ids})
 }
 
 // WriteRetryable answers 429 or 503 with a Retry-After header.

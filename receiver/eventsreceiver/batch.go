@@ -26,7 +26,10 @@ type batchResponse struct {
 
 // handleBatch accepts a JSON array or NDJSON of operations. Invalid items are
 // rejected one by one; the valid ones go to the pipeline together, so a
-// refusal (429/503) means none of them was accepted.
+// refusal (429/503) means none of them was acknowledged. It names the ids
+// the items were given: in front of the kafka exporter a batch whose caller
+// gave up may still be sent, and a retry with those ids stores nothing
+// twice.
 func (r *eventsReceiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 	if r.batchSlots != nil {
 		if !r.acquireBatchSlot(w, req) {
@@ -63,7 +66,15 @@ func (r *eventsReceiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 			ptrs[i] = &ops[i]
 		}
 		if status, body := r.consume(req.Context(), ptrs); status != http.StatusAccepted {
-			writeRetryOrError(w, status, body, r.cfg.RetryAfter)
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+				ids := make([]string, len(items))
+				for k, i := range opIndex {
+					ids[i] = ops[k].ID
+				}
+				httpapi.WriteRefusedBatch(w, status, body.Error.Code, body.Error.Message, ids, r.cfg.RetryAfter)
+				return
+			}
+			httpapi.WriteError(w, status, body.Error.Code, body.Error.Message)
 			return
 		}
 	}

@@ -584,7 +584,8 @@ func TestPipelineRefusal(t *testing.T) {
 				{"POST", "/event/", "application/json", validEvent},
 				{"PUT", "/event/x", "application/json", `{"error":"e"}`},
 				{"DELETE", "/event/x", "", ""},
-				{"POST", "/events/batch", "application/json", "[" + validEvent + "]"},
+				// A new event, an invalid one, an event with its own id.
+				{"POST", "/events/batch", "application/json", "[" + validEvent + `,{"event_name":"x"},{"id":"mine","conversation_id":"c","event_name":"e"}]`},
 			} {
 				resp := do(t, r, req.method, req.path, req.ct, []byte(req.body))
 				if resp.status != tt.wantStatus || resp.errorCode() != tt.wantCode {
@@ -593,11 +594,17 @@ func TestPipelineRefusal(t *testing.T) {
 				if got := resp.header.Get("Retry-After") != ""; got != tt.retryAfter {
 					t.Fatalf("%s %s: Retry-After present = %v", req.method, req.path, got)
 				}
-				// A refused single write names its id, so that its retry is
-				// idempotent; a batch answers per item.
+				// A refused write names the ids it was given, so that its
+				// retry is idempotent: a single write its id, a batch one per
+				// item ("" for the invalid one).
 				id, _ := resp.body["id"].(string)
 				single := req.path != "/events/batch"
+				ids, _ := resp.body["ids"].([]any)
 				switch {
+				case !single && tt.retryAfter && (len(ids) != 3 || ids[0] == "" || ids[1] != "" || ids[2] != "mine"):
+					t.Fatalf("%s %s: refused with ids %v, want [<new id>, \"\", mine]", req.method, req.path, resp.body["ids"])
+				case (single || !tt.retryAfter) && ids != nil:
+					t.Fatalf("%s %s: answered ids %v", req.method, req.path, ids)
 				case single && tt.retryAfter && req.method == "POST" && id == "":
 					t.Fatalf("%s %s: refused without the id it was given: %v", req.method, req.path, resp.body)
 				case single && tt.retryAfter && req.method != "POST" && id != "x":
