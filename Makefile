@@ -24,6 +24,9 @@ FUZZTIME_BATCH ?= 30000x
 # Each execution of FuzzRoundTrip writes and reads both engines (about 15 a
 # second here).
 FUZZTIME_ROUNDTRIP ?= 300x
+# FuzzOperations runs a program of up to 64 operations on both engines
+# (about 7 a second here).
+FUZZTIME_OPERATIONS ?= 150x
 
 .PHONY: help
 help: ## list the targets
@@ -69,6 +72,7 @@ bench: services chdb $(BINARY) ## benchmark with same-run ceilings on a collecto
 .PHONY: fuzz
 fuzz: ## run the fuzz tests for a bounded time each
 	CHDB_LIB=$(CHDB_LIB) go test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME_ROUNDTRIP) -fuzzminimizetime 20x ./internal/storage
+	CHDB_LIB=$(CHDB_LIB) go test -run '^$$' -fuzz '^FuzzOperations$$' -fuzztime $(FUZZTIME_OPERATIONS) -fuzzminimizetime 20x ./internal/storage
 	go test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver
 	go test -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME_BATCH) -fuzzminimizetime 100x ./receiver/eventsreceiver
 	go test -run '^$$' -fuzz '^FuzzScanBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./receiver/eventsreceiver

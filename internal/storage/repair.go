@@ -3,6 +3,7 @@ package storage // import "github.com/otelcol-events/otelcol-events/internal/sto
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,9 +24,11 @@ import (
 //     earlier state whose transition was lost, or a transition written twice;
 //     one change from what is there to the state is written through
 //     event_changes, like any other change, so that its error rows follow.
-//   - error_days and event_days: recounted from events over the days of those
-//     ids (an event's day never changes), since a lost part of theirs leaves
-//     no trace in events.
+//   - error_days and event_days: recounted from events over the days and the
+//     event names of those ids (an event's day never changes), since a lost
+//     part of theirs leaves no trace in events. Other writers keep writing
+//     meanwhile; a difference is added only when two reads agree on it
+//     (reconcileDays).
 
 // analyticsRow is a netted row of events.
 type analyticsRow struct {
@@ -121,15 +124,40 @@ func (s *Store) repair(ctx context.Context, states []*event.State) (int, error) 
 			return 0, fmt.Errorf("repair the analytics rows of %d ids: %w", repaired, err)
 		}
 	}
-	if err := s.reconcileErrorDays(ctx, states); err != nil {
+	names := map[string]bool{}
+	for _, st := range states {
+		names[st.Name] = true
+		for _, r := range found[st.ID] {
+			names[r.name] = true
+		}
+	}
+	if err := s.reconcileDays(ctx, states, slices.Sorted(maps.Keys(names))); err != nil {
 		return 0, err
 	}
 	return repaired, nil
 }
 
-// reconcileErrorDays recounts error_days and event_days over the UTC days the
-// states' events fall on (from the first to the last).
-func (s *Store) reconcileErrorDays(ctx context.Context, states []*event.State) error {
+// reconcileSettle is how long reconcileDays waits before it reads the
+// differences again: longer than an insert of another writer takes between
+// its parts.
+var reconcileSettle = 250 * time.Millisecond
+
+// dayCorrection is one (name, day) difference of error_days or event_days.
+type dayCorrection struct {
+	name           string
+	day            int64 // days since 1970-01-01
+	errors, events int64
+}
+
+// reconcileDays makes error_days and event_days agree with the analytics
+// rows for the names given, over the UTC days the states' events fall on
+// (from the first to the last). It adds only the differences that two reads,
+// reconcileSettle apart, agree on: another writer's insert between its parts
+// (its events written, its error_days not yet) shows as a difference that
+// the next read no longer has, and adding it would count that insert twice.
+// Limited to the names of the replayed states, a recount never touches the
+// counts of names it has no reason to doubt.
+func (s *Store) reconcileDays(ctx context.Context, states []*event.State, names []string) error {
 	days := make([]time.Time, 0, len(states))
 	for _, st := range states {
 		if !st.Timestamp.IsZero() {
@@ -140,17 +168,65 @@ func (s *Store) reconcileErrorDays(ctx context.Context, states []*event.State) e
 		return nil
 	}
 	first, last := slices.MinFunc(days, time.Time.Compare), slices.MaxFunc(days, time.Time.Compare)
-	end := last.AddDate(0, 0, 1)
-	for _, r := range []struct{ table, query string }{
-		{"error_days", s.queries.reconcileErrorDays},
-		{"event_days", s.queries.reconcileEventDays},
+	args := []any{first.Unix(), last.AddDate(0, 0, 1).Unix(), first.Format(time.DateOnly), last.Format(time.DateOnly)}
+	for _, r := range []struct{ table, query, insert string }{
+		{"error_days", s.queries.reconcileErrorDays, "INSERT INTO " + s.dialect.Database + ".error_days (name, day, errors) SELECT ?, toDate('1970-01-01') + ?, ?"},
+		{"event_days", s.queries.reconcileEventDays, "INSERT INTO " + s.dialect.Database + ".event_days (name, day, errors, events) SELECT ?, toDate('1970-01-01') + ?, ?, ?"},
 	} {
-		if err := s.conn.Exec(ctx, r.query, first.Unix(), end.Unix(),
-			first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
-			return fmt.Errorf("reconcile %s from %s to %s: %w", r.table, first.Format(time.DateOnly), last.Format(time.DateOnly), engineError(err))
+		where := fmt.Sprintf("reconcile %s from %s to %s", r.table, first.Format(time.DateOnly), last.Format(time.DateOnly))
+		query, err := bindLiterals(r.query, args)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		before, err := s.dayDifferences(ctx, query, names)
+		if err != nil || len(before) == 0 {
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			continue
+		}
+		select {
+		case <-time.After(reconcileSettle):
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", where, ctx.Err())
+		}
+		after, err := s.dayDifferences(ctx, query, names)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		for _, c := range after {
+			if !slices.Contains(before, c) {
+				continue
+			}
+			values := []any{c.name, c.day, c.errors, c.events}
+			if r.table == "error_days" {
+				values = values[:3]
+			}
+			if err := s.conn.Exec(ctx, r.insert, values...); err != nil {
+				return fmt.Errorf("%s: %w", where, engineError(err))
+			}
 		}
 	}
 	return nil
+}
+
+// dayDifferences runs a reconcile query for names.
+func (s *Store) dayDifferences(ctx context.Context, query string, names []string) ([]dayCorrection, error) {
+	rows, err := s.conn.QueryIDs(ctx, query, names)
+	if err != nil {
+		return nil, engineError(err)
+	}
+	rows = engineRows{rows}
+	defer rows.Close()
+	var out []dayCorrection
+	for rows.Next() {
+		var c dayCorrection
+		if err := rows.Scan(&c.name, &c.day, &c.errors, &c.events); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 func abs(n int64) int64 {

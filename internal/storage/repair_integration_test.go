@@ -171,3 +171,79 @@ func TestDerivedDataHealsAfterCutInserts(t *testing.T) {
 		})
 	}
 }
+
+// midInsertConn plays another writer whose insert is between its parts
+// while a repair recounts: just before the recount's first read of error_days
+// it writes that insert's row of events (an error of name on day), and just
+// after that read its rows of error_days and event_days.
+type midInsertConn struct {
+	Conn
+	database, name, day string
+	reads               atomic.Int32
+}
+
+func (c *midInsertConn) QueryIDs(ctx context.Context, query string, ids []string) (Rows, error) {
+	if !strings.Contains(query, "error_days") || !strings.Contains(query, "day_number") || c.reads.Add(1) != 1 {
+		return c.Conn.QueryIDs(ctx, query, ids)
+	}
+	db := c.database
+	if err := c.Conn.Exec(ctx, "INSERT INTO "+db+".events (id, conversation, name, event_time, event_time_ms, latency_ms, is_error, rev, sign)"+
+		" SELECT 'other-writer', 'other', ?, toDateTime(?), ?, 1, 1, 1, 1", c.name, c.day+" 12:00:00", mustParseDay(c.day).Add(12*time.Hour).UnixMilli()); err != nil {
+		return nil, err
+	}
+	rows, err := c.Conn.QueryIDs(ctx, query, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Conn.Exec(ctx, "INSERT INTO "+db+".error_days (name, day, errors) SELECT ?, toDate(?), 1", c.name, c.day); err != nil {
+		return nil, err
+	}
+	if err := c.Conn.Exec(ctx, "INSERT INTO "+db+".event_days (name, day, events, errors) SELECT ?, toDate(?), 1, 1", c.name, c.day); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func mustParseDay(day string) time.Time {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// TestRepairDoesNotCountAnotherWritersInsert: a repair recounts error_days
+// while another writer (a second collector of the group) is between the
+// parts of its insert; the recount must not add that insert's error a second
+// time, nor lose it.
+func TestRepairDoesNotCountAnotherWritersInsert(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		now := time.Now().UTC()
+		ops := repairOps(now, "r")
+		apply(t, s, ops...)
+		model := modelOf(ops)
+		today := now.Format(time.DateOnly)
+		mid := &midInsertConn{Conn: s.conn, database: s.Database(), name: "event_a", day: today}
+		s.conn = mid
+		// A replay: every operation changes nothing, so the repair runs and
+		// recounts the days of event_a and event_b.
+		apply(t, s, ops...)
+		if mid.reads.Load() == 0 {
+			t.Fatal("the repair did not recount error_days")
+		}
+		s.conn = mid.Conn
+		want := int64(1) // the other writer's error
+		for _, st := range model {
+			if st.Visible() && st.Name == "event_a" && st.Error != "" && st.Timestamp.Format(time.DateOnly) == today {
+				want++
+			}
+		}
+		counts, err := s.ErrorCounts(context.Background(), "event_a", 1, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(counts) != 1 || counts[0].Errors != want {
+			t.Fatalf("errors of event_a today: %+v, want %d (the other writer's error counted once)", counts, want)
+		}
+	})
+}

@@ -33,24 +33,9 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add("id", "conv", "name", "in", "out", "err", "key", "value", math.MaxFloat64, int64(4_291_747_199_999), uint64(0x3b0a0a3b))
 	f.Add("id", "conv", "name", "in", "out", "err", "key", "value", 5e-324, int64(-5), uint64(1)<<63)
 
-	stores := make([]*Store, len(engines))
-	var once sync.Once
-	// Closed at the end: an embedded engine left open while the process
-	// exits crashed the race detector's finalisation (SIGSEGV in
-	// racefini), whose threads it still runs.
-	f.Cleanup(func() {
-		for _, s := range stores {
-			if s != nil {
-				_ = s.Close()
-			}
-		}
-	})
+	openStores := fuzzStores(f)
 	f.Fuzz(func(t *testing.T, id, conv, name, input, output, errMsg, attrKey, attrValue string, latency float64, tsMs int64, version uint64) {
-		once.Do(func() {
-			for i, e := range engines {
-				stores[i] = openFuzzStore(t, e)
-			}
-		})
+		stores := openStores(t)
 		// A suffix unique to this run keeps inputs that repeat apart; the
 		// fuzzed bytes stay whole in front of it.
 		suffix := fmt.Sprintf("#%d.%d", os.Getpid(), fuzzSeq.Add(1))
@@ -128,6 +113,32 @@ func FuzzRoundTrip(f *testing.F) {
 }
 
 var fuzzSeq atomic.Int64
+
+// fuzzStores returns a function that gives the store of each engine
+// (openFuzzStore), opened by the first run that asks and closed once the
+// fuzz test ends.
+func fuzzStores(f *testing.F) func(t *testing.T) []*Store {
+	stores := make([]*Store, len(engines))
+	var once sync.Once
+	// Closed at the end: an embedded engine left open while the process
+	// exits crashed the race detector's finalisation (SIGSEGV in
+	// racefini), whose threads it still runs.
+	f.Cleanup(func() {
+		for _, s := range stores {
+			if s != nil {
+				_ = s.Close()
+			}
+		}
+	})
+	return func(t *testing.T) []*Store {
+		once.Do(func() {
+			for i, e := range engines {
+				stores[i] = openFuzzStore(t, e)
+			}
+		})
+		return stores
+	}
+}
 
 // openFuzzStore opens a store on the database fuzz_roundtrip_<schema>,
 // shared by the fuzzing processes (every run's ids are unique) and kept

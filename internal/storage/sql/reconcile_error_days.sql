@@ -1,10 +1,10 @@
--- Makes error_days agree with the analytics rows over a range of UTC days:
--- per (name, day), the difference between the errors the rows of events count
--- and what error_days sums is added as one row (SummingMergeTree adds it up).
--- Parameters: the first second of the range and the first second after it
--- (Unix seconds), then the same range as days (YYYY-MM-DD, inclusive).
-INSERT INTO {{.Database}}.error_days (name, day, errors)
-SELECT name, day, sum(n) AS difference
+-- How far error_days is from the analytics rows over a range of UTC days,
+-- for the event names of _ids: per (name, day), the errors the rows of
+-- events count minus what error_days sums (the day as a day number).
+-- repair.go adds the differences that two reads agree on. Parameters: the
+-- first second of the range and the first second after it (Unix seconds),
+-- then the same range as days (YYYY-MM-DD, inclusive).
+SELECT name, toInt64(toUInt16(day)) AS day_number, sum(n) AS errors_difference, toInt64(0) AS events_difference
 FROM
 (
     SELECT name, toDate(event_time) AS day, toInt64(sum(sign * is_error)) AS n
@@ -17,5 +17,6 @@ FROM
     WHERE day >= toDate(?) AND day <= toDate(?)
     GROUP BY name, day
 )
+WHERE name IN _ids
 GROUP BY name, day
-HAVING difference != 0
+HAVING errors_difference != 0

@@ -1,9 +1,8 @@
--- Makes event_days agree with the analytics rows over a range of UTC days,
--- as reconcile_error_days.sql does for error_days. Parameters: the first
--- second of the range and the first second after it (Unix seconds), then the
--- same range as days (YYYY-MM-DD, inclusive).
-INSERT INTO {{.Database}}.event_days (name, day, events, errors)
-SELECT name, day, sum(n) AS events_difference, sum(e) AS errors_difference
+-- How far event_days is from the analytics rows over a range of UTC days,
+-- for the event names of _ids, as reconcile_error_days.sql for error_days:
+-- per (name, day), the events and the errors the rows of events count minus
+-- what event_days sums. Same parameters.
+SELECT name, toInt64(toUInt16(day)) AS day_number, sum(e) AS errors_difference, sum(n) AS events_difference
 FROM
 (
     SELECT name, toDate(event_time) AS day, toInt64(sum(sign)) AS n, toInt64(sum(sign * is_error)) AS e
@@ -16,5 +15,6 @@ FROM
     WHERE day >= toDate(?) AND day <= toDate(?)
     GROUP BY name, day
 )
+WHERE name IN _ids
 GROUP BY name, day
 HAVING events_difference != 0 OR errors_difference != 0
