@@ -58,21 +58,27 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 // WriteRefusedWrite answers a single write the pipeline refused: 429 or 503
 // with a Retry-After header and the id the write was given.
 func WriteRefusedWrite(w http.ResponseWriter, status int, code, message, id string, retryAfter time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	setRetryAfter(w, retryAfter)
 	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, ID: id})
 }
 
 // WriteRefusedBatch answers a batch the pipeline refused: 429 or 503 with a
 // Retry-After header and the ids its items were given.
 func WriteRefusedBatch(w http.ResponseWriter, status int, code, message string, ids []string, retryAfter time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	setRetryAfter(w, retryAfter)
 	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}, IDs: ids})
 }
 
 // WriteRetryable answers 429 or 503 with a Retry-After header.
 func WriteRetryable(w http.ResponseWriter, status int, code, message string, retryAfter time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
+	setRetryAfter(w, retryAfter)
 	WriteError(w, status, code, message)
+}
+
+// setRetryAfter sets the Retry-After header to retryAfter in whole seconds,
+// at least 1.
+func setRetryAfter(w http.ResponseWriter, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
 }
 
 // WriteMethodNotAllowed answers 405 with the Allow header.
