@@ -179,10 +179,10 @@ func (s *Store) reconcileDays(ctx context.Context, states []*event.State, names 
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		before, err := s.dayDifferences(ctx, query, names)
-		if err != nil || len(before) == 0 {
-			if err != nil {
-				return fmt.Errorf("%s: %w", where, err)
-			}
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if len(before) == 0 {
 			continue
 		}
 		select {
@@ -200,7 +200,7 @@ func (s *Store) reconcileDays(ctx context.Context, states []*event.State, names 
 			}
 			values := []any{c.name, c.day, c.errors, c.events}
 			if r.table == "error_days" {
-				values = values[:3]
+				values = values[:3] // no events column
 			}
 			if err := s.conn.Exec(ctx, r.insert, values...); err != nil {
 				return fmt.Errorf("%s: %w", where, engineError(err))
