@@ -48,6 +48,15 @@ func TestHostileValuesThroughKafka(t *testing.T) {
 		"CONSUMER_FLUSH_INTERVAL_MS=5")
 	c := startCollector(t, "collector-config.yaml", env, port)
 	checkHostileWrites(t, c.baseURL)
+	// Where the time went between the tiers: produce to consume (the kafka
+	// receiver's histogram, turned on in the shipped configuration) and 202
+	// to stored (the exporter's).
+	metrics := "http://127.0.0.1:" + envValue(env, "METRICS_PORT") + "/metrics"
+	for _, name := range []string{"otelcol_kafka_receiver_records_delay_count", "otelcol_events_exporter_stored_delay_count"} {
+		if n := metricSum(t, metrics, name); n <= 0 {
+			t.Errorf("%s = %v, want the records of this test", name, n)
+		}
+	}
 }
 
 func checkHostileWrites(t *testing.T, baseURL string) {
