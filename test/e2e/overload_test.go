@@ -37,25 +37,29 @@ func TestOverloadSheds(t *testing.T) {
 		slowest  time.Duration
 		failures []string
 	)
-	post := func() int {
+	// batch builds the next batch of 200 creates, with ids of its own.
+	batch := func() (ids []string, body string) {
 		mu.Lock()
 		n := seq
 		seq++
 		mu.Unlock()
-		var body strings.Builder
-		ids := make([]string, 200)
-		body.WriteByte('[')
+		var b strings.Builder
+		ids = make([]string, 200)
+		b.WriteByte('[')
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%s-%07d", run, n*200+i)
 			if i > 0 {
-				body.WriteByte(',')
+				b.WriteByte(',')
 			}
-			fmt.Fprintf(&body, `{"op":"create","id":%q,"conversation_id":%q,"event_name":"load","latency":%d,"error":"e","input":"it's %d"}`,
+			fmt.Fprintf(&b, `{"op":"create","id":%q,"conversation_id":%q,"event_name":"load","latency":%d,"error":"e","input":"it's %d"}`,
 				ids[i], conv, i, i)
 		}
-		body.WriteByte(']')
+		b.WriteByte(']')
+		return ids, b.String()
+	}
+	send := func(ids []string, body string) int {
 		start := time.Now()
-		req, _ := http.NewRequest("POST", c.baseURL+"/events/batch", strings.NewReader(body.String()))
+		req, _ := http.NewRequest("POST", c.baseURL+"/events/batch", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		took := time.Since(start)
@@ -82,6 +86,7 @@ func TestOverloadSheds(t *testing.T) {
 		}
 		return resp.StatusCode
 	}
+	post := func() int { return send(batch()) }
 
 	// Capacity: 8 closed-loop clients for 3 s.
 	var wg sync.WaitGroup
@@ -100,27 +105,32 @@ func TestOverloadSheds(t *testing.T) {
 	}
 	peakIdle := rss(t, c)
 
-	// Overload: three times that rate, open loop, for 5 s.
+	// Overload: three times that rate, open loop, for 5 s. The bodies are
+	// built first, so that the client's own work leaves the rate to the
+	// collector; each send goes at its time, late ones at once.
 	offered := 3 * capacity
 	before := statuses[http.StatusAccepted]
+	type prepared struct {
+		ids  []string
+		body string
+	}
+	bodies := make([]prepared, int(offered*5))
+	for i := range bodies {
+		bodies[i].ids, bodies[i].body = batch()
+	}
 	interval := time.Duration(float64(time.Second) / offered)
-	ticker := time.NewTicker(interval)
-	end := time.Now().Add(5 * time.Second)
-	sent := 0
+	begin := time.Now()
 	peak := peakIdle
-	for now := range ticker.C {
-		if now.After(end) {
-			break
-		}
-		sent++
-		wg.Go(func() { post() })
-		if sent%50 == 0 {
+	for i, b := range bodies {
+		time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
+		wg.Go(func() { send(b.ids, b.body) })
+		if i%50 == 0 {
 			peak = max(peak, rss(t, c))
 		}
 	}
-	ticker.Stop()
+	sent := len(bodies)
+	took := time.Since(begin)
 	wg.Wait()
-	took := time.Since(end.Add(-5 * time.Second))
 	mu.Lock()
 	t.Logf("capacity %.0f batches/s of 200; offered %.0f/s (%d in %s): %v; slowest answer %s; RSS %d MiB before, peak %d MiB",
 		capacity, float64(sent)/took.Seconds(), sent, took.Round(time.Millisecond), statuses, slowest, peakIdle>>20, peak>>20)
@@ -128,6 +138,9 @@ func TestOverloadSheds(t *testing.T) {
 	mu.Unlock()
 	if len(failures) > 0 {
 		t.Fatalf("%d requests failed: %v", len(failures), failures[:min(5, len(failures))])
+	}
+	if rate := float64(sent) / took.Seconds(); rate < 2.5*capacity {
+		t.Fatalf("offered %.0f batches/s, %.1fx the capacity: the client could not overload the collector", rate, rate/capacity)
 	}
 	if shed == 0 {
 		t.Fatalf("nothing was shed at 3x capacity: %v", statuses)
