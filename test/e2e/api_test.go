@@ -23,12 +23,14 @@ import (
 // a read key only reads; the query extension's own port takes the read key;
 // every refusal is in the JSON error shape.
 func TestReadAndWriteKeysOnOnePort(t *testing.T) {
-	const writeKey, readKey = "write-key-e2e", "read-key-e2e"
+	const writeKey, readKey, unknownKey = "write-key-e2e", "read-key-e2e", "unknown-key-e2e"
 	apiPort := freePort(t)
 	env := append(singleNodeEnv(t, t.TempDir(), apiPort), "WRITE_API_KEY="+writeKey, "READ_API_KEY="+readKey)
 	c := startCollectorReady(t, "config/single-node.yaml", env, apiPort,
 		"http://127.0.0.1:"+envValue(env, "HEALTH_PORT")+"/",
-		"--config", filepath.Join(repoRoot(t), "config/api-keys.yaml"))
+		"--config", filepath.Join(repoRoot(t), "config/api-keys.yaml"),
+		// Every log line, so that no key can hide below the level.
+		"--config", "yaml:service::telemetry::logs::level: debug")
 	queryURL := "http://127.0.0.1:" + envValue(env, "QUERY_PORT")
 
 	conv := uniqueName("keys")
@@ -44,7 +46,7 @@ func TestReadAndWriteKeysOnOnePort(t *testing.T) {
 		{"read key cannot update", "PUT", c.baseURL + "/event/" + conv + "-1", readKey, `{"error":"x"}`, 403, "forbidden"},
 		{"read key cannot delete", "DELETE", c.baseURL + "/event/" + conv + "-1", readKey, "", 403, "forbidden"},
 		{"no key cannot create", "POST", c.baseURL + "/event/", "", create, 401, "unauthorized"},
-		{"unknown key cannot create", "POST", c.baseURL + "/event/", "guess", create, 401, "unauthorized"},
+		{"unknown key cannot create", "POST", c.baseURL + "/event/", unknownKey, create, 401, "unauthorized"},
 		{"read key reads", "GET", c.baseURL + "/analytics/latency?limit=5", readKey, "", 200, ""},
 		{"read key checks health", "GET", c.baseURL + "/health", readKey, "", 200, ""},
 		{"write key cannot read", "GET", c.baseURL + "/events/conversation/" + conv, writeKey, "", 403, "forbidden"},
@@ -80,6 +82,16 @@ func TestReadAndWriteKeysOnOnePort(t *testing.T) {
 		}
 		return ""
 	})
+	// No key, known or not, reaches the collector's log.
+	logs := c.logs.String()
+	if !strings.Contains(logs, "debug") {
+		t.Fatalf("the collector logged nothing at debug level:\n%s", tail(logs, 20))
+	}
+	for _, key := range []string{writeKey, readKey, unknownKey} {
+		if strings.Contains(logs, key) {
+			t.Errorf("the log holds the key %q", key)
+		}
+	}
 }
 
 func callKey(t *testing.T, method, url, key, body string) response {
