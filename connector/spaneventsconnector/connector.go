@@ -58,13 +58,13 @@ func newSpanEvents(cfg *Config, set component.TelemetrySettings, next consumer.L
 		return nil, err
 	}
 	dropped, err := meter.Int64Counter("otelcol_events_spanevents_dropped_spans",
-		metric.WithDescription("Spans that did not become an event, by reason."),
+		metric.WithDescription("Spans that did not become an event, by reason (e.g. missing_field:conversation_id for a span outside any conversation, invalid_field:latency)."),
 		metric.WithUnit("{span}"))
 	if err != nil {
 		return nil, err
 	}
 	omitted, err := meter.Int64Counter("otelcol_events_spanevents_omitted_attributes",
-		metric.WithDescription("Span and resource attributes left out of the events, by reason (max_attributes, size)."),
+		metric.WithDescription("Span and resource attributes left out of the events, by reason (max_attributes beyond limits::max_attributes, size for an empty or too long key, a too long or invalid UTF-8 value)."),
 		metric.WithUnit("{attribute}"))
 	if err != nil {
 		return nil, err

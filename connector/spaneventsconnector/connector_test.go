@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/metadatatest"
 )
 
 func TestResentSpanIsTheSameEvent(t *testing.T) {
@@ -205,4 +206,18 @@ func TestOmittedAttributesAreCounted(t *testing.T) {
 	}, ops[0].Attributes)
 	// a2..a5 and service.name beyond max_attributes, too.long beyond the size.
 	assert.Equal(t, map[string]int64{"max_attributes": 5, "size": 1}, h.sums(t, "otelcol_events_spanevents_omitted_attributes", "reason"))
+}
+
+// TestTelemetryMatchesMetadata: the connector's instruments are the ones
+// metadata.yaml declares, with its descriptions and units.
+func TestTelemetryMatchesMetadata(t *testing.T) {
+	t.Parallel()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Limits.MaxAttributeBytes = 32
+	h := newHarness(t, cfg)
+	td := newTraces(map[string]any{"service.name": "app"},
+		span("kept", map[string]any{"session.id": "s", "too.long": strings.Repeat("x", 33)}),
+		span("no conversation", map[string]any{}))
+	require.NoError(t, h.c.ConsumeTraces(context.Background(), td))
+	metadatatest.CheckTelemetry(t, "metadata.yaml", h.tel, "")
 }

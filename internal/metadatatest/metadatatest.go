@@ -5,10 +5,12 @@
 package metadatatest // import "github.com/otelcol-events/otelcol-events/internal/metadatatest"
 
 import (
+	"context"
 	"os"
 	"slices"
 	"testing"
 
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.yaml.in/yaml/v3"
 )
@@ -74,6 +76,30 @@ func CheckMetrics(t *testing.T, path string, got []metricdata.Metrics) {
 			t.Errorf("%s declares %s, which the component did not produce", path, name)
 		}
 	}
+}
+
+// CheckTelemetry is CheckMetrics over the metrics tel has collected in
+// scope ("": all).
+func CheckTelemetry(t *testing.T, path string, tel *componenttest.Telemetry, scope string) {
+	t.Helper()
+	CheckMetrics(t, path, Collect(t, tel, scope))
+}
+
+// Collect returns the metrics tel has collected in scope ("": every scope,
+// e.g. a component's and its helper's).
+func Collect(t *testing.T, tel *componenttest.Telemetry, scope string) []metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := tel.Reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var out []metricdata.Metrics
+	for _, sm := range rm.ScopeMetrics {
+		if scope == "" || sm.Scope.Name == scope {
+			out = append(out, sm.Metrics...)
+		}
+	}
+	return out
 }
 
 func valueType(s *struct {

@@ -52,25 +52,25 @@ type normalizer struct {
 func newNormalizer(cfg *Config, set component.TelemetrySettings) (*normalizer, error) {
 	meter := set.MeterProvider.Meter("github.com/otelcol-events/otelcol-events/processor/eventnormalizerprocessor")
 	records, err := meter.Int64Counter("otelcol_events_normalizer_records",
-		metric.WithDescription("Log records seen by the normalizer, by outcome (passed, converted, dropped)."),
+		metric.WithDescription("Log records seen by the normalizer, by outcome (passed, converted, merged into the event of their span, dropped)."),
 		metric.WithUnit("{record}"))
 	if err != nil {
 		return nil, err
 	}
 	dropped, err := meter.Int64Counter("otelcol_events_normalizer_dropped_records",
-		metric.WithDescription("Log records dropped because they cannot become a valid event, by reason."),
+		metric.WithDescription("Log records dropped because they cannot become a valid event, by reason (e.g. missing_field:conversation_id, invalid_field:latency, invalid_canonical)."),
 		metric.WithUnit("{record}"))
 	if err != nil {
 		return nil, err
 	}
 	omitted, err := meter.Int64Counter("otelcol_events_normalizer_omitted_attributes",
-		metric.WithDescription("Attributes of converted records left out of the event, by reason (limits, merged)."),
+		metric.WithDescription("Attributes of converted records left out of the event, by reason (limits for an empty or too long key, a too long or invalid UTF-8 value, beyond max_attributes; merged for those of GenAI records merged into the event of their span, which carries them)."),
 		metric.WithUnit("{attribute}"))
 	if err != nil {
 		return nil, err
 	}
 	dataPoints, err := meter.Int64Counter("otelcol_events_normalizer_dropped_data_points",
-		metric.WithDescription("Metric data points received and dropped: events are not made from metrics."),
+		metric.WithDescription("Metric data points received and dropped (events are not made from metrics; the processor in a metrics pipeline answers senders with success)."),
 		metric.WithUnit("{datapoint}"))
 	if err != nil {
 		return nil, err

@@ -8,10 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/otelcol-events/otelcol-events/internal/droplog"
 	"github.com/otelcol-events/otelcol-events/internal/event"
+	"github.com/otelcol-events/otelcol-events/internal/metadatatest"
 )
 
 func TestCanonicalBatchPassesUnchanged(t *testing.T) {
@@ -166,4 +169,23 @@ func TestConcurrentBatches(t *testing.T) {
 	assert.Len(t, ids, workers*perWorker, "generated ids are unique")
 	assert.Equal(t, map[string]int64{"converted": workers * perWorker, "dropped": workers * perWorker},
 		h.sums(t, "otelcol_events_normalizer_records", "outcome"))
+}
+
+// TestTelemetryMatchesMetadata: the processor's instruments are the ones
+// metadata.yaml declares, with its descriptions and units.
+func TestTelemetryMatchesMetadata(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, event.DefaultLimits())
+	in := newLogs(map[string]any{"session.id": "s"},
+		canonical(validCreate("canonical")),
+		withAttrs(map[string]any{"event_name": "one", "": "an empty key is left out"}),
+	)
+	newLogs(nil, withAttrs(map[string]any{"event_name": "no conversation"})).ResourceLogs().MoveAndAppendTo(in.ResourceLogs())
+	_, err := h.n.processLogs(context.Background(), in)
+	require.NoError(t, err)
+	md := pmetric.NewMetrics()
+	md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
+	_, err = h.n.processMetrics(context.Background(), md)
+	require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData)
+	metadatatest.CheckTelemetry(t, "metadata.yaml", h.tel, "")
 }

@@ -62,21 +62,6 @@ func TestHTTPTelemetry(t *testing.T) {
 	}
 }
 
-func collectMetrics(t *testing.T, tel *componenttest.Telemetry) []metricdata.Metrics {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := tel.Reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var out []metricdata.Metrics
-	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name == "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver" {
-			out = append(out, sm.Metrics...)
-		}
-	}
-	return out
-}
-
 // TestRefusedOperations: each valid operation the pipeline does not take is
 // counted once, by reason, and the metric is the one metadata.yaml declares.
 func TestRefusedOperations(t *testing.T) {
@@ -121,7 +106,7 @@ func TestRefusedOperations(t *testing.T) {
 			if got := post("/events/batch", "["+validEvent+","+validEvent+`,{"event_name":"x"}]`); got != tt.status {
 				t.Fatalf("batch: %d, want %d", got, tt.status)
 			}
-			metrics := collectMetrics(t, tel)
+			metrics := metadatatest.Collect(t, tel, "github.com/otelcol-events/otelcol-events/receiver/eventsreceiver")
 			metadatatest.CheckMetrics(t, "metadata.yaml", metrics)
 			sum := metrics[0].Data.(metricdata.Sum[int64])
 			got := map[string]int64{}
