@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -143,5 +144,36 @@ func TestSlowlorisDoesNotStarveClients(t *testing.T) {
 	}
 	if peak-before > 256<<20 {
 		t.Errorf("2 000 idle connections took %d MiB", (peak-before)>>20)
+	}
+}
+
+// TestNoPasswordInLogs: the Kafka topology with a ClickHouse password the
+// server does not take (its default user has none) fails every insert and
+// read, at debug log level, and says so; the password appears in no line
+// of its log.
+func TestNoPasswordInLogs(t *testing.T) {
+	const password = "pw-e2e-never-logged"
+	port := freePort(t)
+	env := append(kafkaEnv(t, port, uniqueName("e2e_secret"), uniqueName("e2e_group"), "e2e_secret_db"), "CLICKHOUSE_PASSWORD="+password)
+	c := startCollectorReady(t, "collector-config.yaml", env, port,
+		"http://127.0.0.1:"+envValue(env, "HEALTH_PORT")+"/",
+		"--config", "yaml:service::telemetry::logs::level: debug")
+	if r := call(t, "POST", c.baseURL+"/event/", `{"conversation_id":"c","event_name":"e"}`); r.status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", r.status, r.body)
+	}
+	// A read needs ClickHouse: it is refused, and the storage tier's
+	// inserts fail meanwhile.
+	if r := call(t, "GET", c.baseURL+"/analytics/latency", nil); r.status == http.StatusOK {
+		t.Fatalf("a read with a wrong password answered 200: %s", r.body)
+	}
+	eventually(t, 30*time.Second, func() string {
+		logs := c.logs.String()
+		if !strings.Contains(logs, "Wrong password") && !strings.Contains(logs, "Authentication failed") {
+			return "the log does not say yet that ClickHouse refused the password"
+		}
+		return ""
+	})
+	if strings.Contains(c.logs.String(), password) {
+		t.Fatal("the log holds the ClickHouse password")
 	}
 }
