@@ -5,7 +5,8 @@
 #   ClickHouse (Debian clickhouse-server package)            127.0.0.1:9000 (native), 127.0.0.1:8123 (HTTP)
 #
 # Usage: scripts/services.sh up | down [--purge] | purge | status | chdb | topic
-#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | kafka-restart | kafka-stop | help
+#                            | kafka-topics ARG... | kafka-consumer-groups ARG... | kafka-configs ARG...
+#                            | kafka-restart | kafka-stop | help
 #
 #   up       install what is missing (with Kafka's admin tools), start what is not answering,
 #            wait until both answer (a service that already answers is left alone), print how
@@ -20,12 +21,18 @@
 #              CHDB_LIB=$(scripts/services.sh chdb | tail -n1)
 #   topic    make sure the collector's topic exists: create KAFKA_TOPIC (default events) with
 #            KAFKA_PARTITIONS (default 3) partitions and KAFKA_REPLICATION_FACTOR (default 1)
-#            if it is missing; fail if it has fewer than KAFKA_PARTITIONS partitions
+#            if it is missing, taking messages of KAFKA_MESSAGE_MAX_BYTES (default 8 MiB, the
+#            collector's producer::max_message_bytes); fail if it has fewer than KAFKA_PARTITIONS
+#            partitions, warn if it takes smaller messages
 #   kafka-topics ARG...           Kafka's kafka-topics.sh (org.apache.kafka.tools.TopicCommand)
 #   kafka-consumer-groups ARG...  Kafka's kafka-consumer-groups.sh
 #            (org.apache.kafka.tools.consumer.group.ConsumerGroupCommand); both add
 #            --bootstrap-server KAFKA_BROKERS unless ARG has one, e.g. the storage tier's lag:
 #              scripts/services.sh kafka-consumer-groups --describe --group event-consumer-group
+#   kafka-configs ARG...          Kafka's kafka-configs.sh (kafka.admin.ConfigCommand, from the
+#            broker's jars), with --bootstrap-server likewise, e.g. a topic's message size:
+#              scripts/services.sh kafka-configs --alter --entity-type topics --entity-name events \
+#                --add-config max.message.bytes=8388608
 #
 # All state lives under <repo>/.cache (git-ignored): Kafka jars in .cache/kafka/libs, Kafka's
 # admin tools in .cache/kafka/tools, services in .cache/services/{kafka,clickhouse}, chDB in
@@ -362,15 +369,32 @@ ensure_kafka_tools() {
 # kafka_tool CLASS ARG...: run one of Kafka's admin tools with the machine's Java against
 # KAFKA_BOOTSTRAP, unless ARG names its own --bootstrap-server.
 kafka_tool() {
-  local class=$1 arg
-  shift
   command -v java >/dev/null 2>&1 || die "java (17+) is needed to run Kafka's admin tools"
   ensure_kafka_tools
+  run_kafka_tool "${KAFKA_TOOLS_JAVA[@]}" -- "$@"
+}
+
+# kafka_broker_tool CLASS ARG...: an admin tool that lives in the broker's own jars.
+kafka_broker_tool() {
+  command -v java >/dev/null 2>&1 || die "java (17+) is needed to run Kafka's admin tools"
+  ensure_kafka_libs
+  local java=("${KAFKA_TOOLS_JAVA[@]}")
+  java[${#java[@]} - 1]="$KAFKA_LIBS/*"
+  run_kafka_tool "${java[@]}" -- "$@"
+}
+
+# run_kafka_tool JAVA... -- CLASS ARG...: run CLASS, adding --bootstrap-server unless ARG has one.
+run_kafka_tool() {
+  local java=() arg
+  while [[ $1 != -- ]]; do java+=("$1"); shift; done
+  shift
+  local class=$1
+  shift
   for arg in "$@"; do
     [[ $arg == --bootstrap-server || $arg == --bootstrap-server=* ]] &&
-      exec "${KAFKA_TOOLS_JAVA[@]}" "$class" "$@"
+      exec "${java[@]}" "$class" "$@"
   done
-  exec "${KAFKA_TOOLS_JAVA[@]}" "$class" --bootstrap-server "$KAFKA_BOOTSTRAP" "$@"
+  exec "${java[@]}" "$class" --bootstrap-server "$KAFKA_BOOTSTRAP" "$@"
 }
 
 # --- ClickHouse ----------------------------------------------------------------------------
@@ -559,6 +583,20 @@ cmd_topic() {
     die "no partition count for topic $topic in the output above"
   }
   echo "topic $topic on $KAFKA_BOOTSTRAP: $have partitions, $state (KAFKA_PARTITIONS=$want)"
+  # The largest message the topic takes: the collector's producer sends up to KAFKA_MESSAGE_MAX_BYTES.
+  local maxbytes
+  maxbytes=$(awk -F'\t' -v name="Topic: $topic" '$1 == name {
+      for (i = 2; i <= NF; i++) if ($i ~ /^Configs: /) {
+        n = split(substr($i, 10), kv, ","); for (j = 1; j <= n; j++) if (sub(/^max\.message\.bytes=/, "", kv[j])) print kv[j] } }' <<<"$out")
+  if [[ -z $maxbytes ]]; then
+    log "note: topic $topic sets no max.message.bytes: the broker's message.max.bytes applies; it must be at least" \
+      "$KAFKA_MESSAGE_MAX_BYTES (the collector's producer::max_message_bytes), or set it on the topic:" \
+      "scripts/services.sh kafka-configs --alter --entity-type topics --entity-name $topic --add-config max.message.bytes=$KAFKA_MESSAGE_MAX_BYTES"
+  elif ((maxbytes < KAFKA_MESSAGE_MAX_BYTES)); then
+    log "warning: topic $topic takes messages of at most $maxbytes bytes, less than the $KAFKA_MESSAGE_MAX_BYTES the collector's" \
+      "producer sends (the largest events would get 500); raise it: scripts/services.sh kafka-configs --alter" \
+      "--entity-type topics --entity-name $topic --add-config max.message.bytes=$KAFKA_MESSAGE_MAX_BYTES"
+  fi
   if ((have < want)); then
     die "topic $topic has $have partitions, fewer than KAFKA_PARTITIONS=$want. Either run the" \
       "collector with KAFKA_PARTITIONS=$have, or add partitions while the ingest tier is stopped" \
@@ -634,6 +672,7 @@ main() {
       ;;
     kafka-topics) kafka_tool org.apache.kafka.tools.TopicCommand "$@" ;;
     kafka-consumer-groups) kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
+    kafka-configs) kafka_broker_tool kafka.admin.ConfigCommand "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2
