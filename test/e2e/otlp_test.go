@@ -366,13 +366,16 @@ func sendSpans(t *testing.T, exp sdktrace.SpanExporter, p string, base time.Time
 		attribute.String("gen_ai.operation.name", "chat"),
 		attribute.String("gen_ai.request.model", "gpt-x"),
 		attribute.Int("gen_ai.usage.input_tokens", 12),
+		// What an instrumentation that sees the first streamed chunk
+		// records (seconds; the pinned OpenAI instrumentation does not).
+		attribute.Float64("gen_ai.response.time_to_first_chunk", 0.25),
 		attribute.KeyValue{Key: "gen_ai.input.messages", Value: attrValue(inputMessages)}))
 	chat.AddEvent("gen_ai.client.inference.operation.details", trace.WithTimestamp(at(822_000)),
 		trace.WithAttributes(attribute.KeyValue{Key: "gen_ai.output.messages", Value: attrValue(outputMessages)}))
 	chat.End(trace.WithTimestamp(at(822_500)))
 	w := expect(chat, convC, "chat", at(10_000), at(822_500), map[string]string{"gen_ai.input.messages": mustJSON(t, inputMessages)})
 	w.Input, w.Output = "Weather in Paris?", "Sunny, 21°C"
-	w.Model, w.InputTokens, w.Operation = "gpt-x", 12, "chat"
+	w.Model, w.InputTokens, w.Operation, w.TimeToFirstToken = "gpt-x", 12, "chat", 250
 
 	// A tool call in the conversation of session.id, named by its span
 	// name; status Error with a message and an exception event: the
@@ -520,6 +523,9 @@ func diffEvent(t *testing.T, got httpapi.Event, w wantEvent) string {
 	check("provider", got.Provider, w.Provider)
 	check("operation", got.Operation, w.Operation)
 	check("input_tokens", got.InputTokens, w.InputTokens)
+	check("output_tokens", got.OutputTokens, w.OutputTokens)
+	check("time_to_first_token", got.TimeToFirstToken, w.TimeToFirstToken)
+	check("finish_reason", got.FinishReason, w.FinishReason)
 	check("trace_id", got.TraceID, w.TraceID)
 	check("span_id", got.SpanID, w.SpanID)
 	if len(got.Attributes) != 0 || len(w.Attributes) != 0 {
