@@ -96,11 +96,28 @@ func TestKafkaClickHouseDownUnderLoad(t *testing.T) {
 	if down.IsZero() {
 		t.Fatal("the server was never cut off")
 	}
+	// While the server is away, /health says so: 503 for the reads, and
+	// the exporter's failing inserts among the reasons.
+	eventually(t, 30*time.Second, func() string {
+		r := call(t, "GET", c.baseURL+"/health", nil)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), `"source":"exporter/clickhouseevents"`) {
+			return fmt.Sprintf("GET /health during the outage: %d %s", r.status, r.body)
+		}
+		return ""
+	})
 	if rest := 30*time.Second - time.Since(down); rest > 0 {
 		time.Sleep(rest)
 	}
 	proxy.unblock()
 	load.check(t, database, c.baseURL)
+	// ... and ok again once every insert went through.
+	eventually(t, 30*time.Second, func() string {
+		r := call(t, "GET", c.baseURL+"/health", nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"status":"ok"`) {
+			return fmt.Sprintf("GET /health after the outage: %d %s", r.status, r.body)
+		}
+		return ""
+	})
 }
 
 // TestKafkaBrokerRestartUnderLoad: the broker is stopped (SIGTERM) and
