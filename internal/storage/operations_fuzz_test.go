@@ -57,19 +57,13 @@ func FuzzOperations(f *testing.F) {
 		now := time.Now().UTC()
 		ops, batches := decodeProgram(program, suffix, now)
 
-		model := map[string]*event.State{}
 		limits := event.DefaultLimits()
 		for i := range ops {
 			if err := limits.Validate(&ops[i]); err != nil {
 				t.Fatalf("operation %d is not valid, which the program never makes: %v", i, err)
 			}
-			st := model[ops[i].ID]
-			if st == nil {
-				st = &event.State{ID: ops[i].ID}
-				model[ops[i].ID] = st
-			}
-			st.Apply(&ops[i])
 		}
+		model := modelOf(ops)
 		ctx := context.Background()
 		for i, s := range stores {
 			for _, b := range append(batches, batches[0]) {
